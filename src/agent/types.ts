@@ -1,0 +1,31 @@
+import type { JobLimits } from './runner/types';
+
+export interface AgentOptions {
+  /** Default 127.0.0.1 */
+  host: string;
+  /** 0 = any free port */
+  port: number;
+  storageDir: string;
+  /** When set, every request but GET /monitor/ping needs `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Extra Host header names accepted besides the listen address and localhost. */
+  allowHosts: string[];
+  limits: JobLimits;
+  /** Largest request body accepted (manifest, executable, job input). */
+  maxBodyBytes: number;
+  /** Worker threads running jobs; default: number of CPUs. */
+  workers?: number;
+  /** Structured log sink; default: JSON lines on stderr. */
+  log?: AgentLog;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type AgentLog = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
+
+export interface RunningAgent {
+  /** e.g. http://127.0.0.1:41234 (the real port) */
+  url: string;
+  host: string;
+  port: number;
+  close(): Promise<void>;
+}
