@@ -42,7 +42,7 @@ const PERMISSION_PATTERNS: readonly ValuePattern[] = [
   },
   {
     label: 'extension:NAME',
-    summary: 'Use the host extension called NAME (also list it in `required_extensions`).',
+    summary: 'Use the host extension called NAME, which `required_extensions` also lists.',
     snippet: 'extension:${1:NAME}',
   },
   {
@@ -123,8 +123,8 @@ const KEY_TEXT: Record<ManifestKey, KeyText> = {
     summary: 'Permissions the job needs, e.g. proc:read:* (default: none).',
     text:
       'Permissions the job needs from the agent. Known forms: ' +
-      PERMISSION_PATTERNS.map((p) => `\`${p.label}\` (${p.summary.replace(/\.$/, '')})`).join('; ') +
-      '. Defaults to `[]`.',
+      PERMISSION_PATTERNS.map((p) => `\`${p.label}\`: ${p.summary}`).join(' ') +
+      ' Defaults to `[]`.',
     example: 'required_permissions = ["proc:read:*"]',
     valuePatterns: PERMISSION_PATTERNS,
   },

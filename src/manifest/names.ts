@@ -149,7 +149,7 @@ export function checkFullyQualifiedName(fqName: string): string | undefined {
   }
   if (normalizeName(name) !== name) {
     return (
-      `${rule} with the name in lower case and '-' as '_'; ` +
+      "fully-qualified name must end in the job name in ASCII lower case with '-' as '_'; " +
       `use '${fullyQualifiedName(namespace, name)}' instead of ${shown(fqName)}`
     );
   }
