@@ -1,0 +1,94 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startAgent } from '../../agent';
+import type { AgentOptions } from '../../agent/types';
+import { DEFAULT_JOB_LIMITS } from '../../agent/runner/types';
+import { integerOption, parseCommandArgs } from '../args';
+import type { Command } from '../command';
+import { EXIT } from '../exitCodes';
+import { writeFully, type CliIo } from '../io';
+
+const DEFAULT_PORT = 8100;
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+const MIB = 1024 * 1024;
+
+const AGENT_OPTIONS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  storage: { type: 'string' },
+  token: { type: 'string' },
+  'allow-host': { type: 'string', multiple: true },
+  'job-timeout-ms': { type: 'string' },
+  'job-memory-mb': { type: 'string' },
+  'job-output-bytes': { type: 'string' },
+  'max-body-bytes': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const agentCommand: Command = {
+  name: 'agent',
+  summary: 'run an agent that stores and runs jobs',
+  help: `Usage: serval agent [options]
+
+Runs an agent until SIGTERM or SIGINT (Ctrl-C). Once it listens it prints one line on stdout,
+\`listening on http://HOST:PORT\` (the real port); its log goes to stderr as JSON lines.
+
+Options:
+  --host H              address to listen on (default 127.0.0.1; 0.0.0.0 opens it to the network)
+  --port P              port (default ${DEFAULT_PORT}; 0 = any free port)
+  --storage DIR         where jobs are stored (default: ${defaultStorageDir(process.env)})
+  --token T             require \`Authorization: Bearer T\` (default: $SERVAL_AGENT_TOKEN; none if unset)
+  --allow-host NAME     also accept requests for this host name (repeatable; guards against DNS rebinding)
+  --job-timeout-ms N    time limit of one job (default ${DEFAULT_JOB_LIMITS.timeoutMs})
+  --job-memory-mb N     memory limit of one job in MiB (default ${DEFAULT_JOB_LIMITS.memoryBytes / MIB})
+  --job-output-bytes N  output limit of one job (default ${DEFAULT_JOB_LIMITS.outputBytes})
+  --max-body-bytes N    largest request body: manifest, executable or input (default ${DEFAULT_MAX_BODY_BYTES})
+  -h, --help            this help`,
+
+  async run(args, { io, signal }) {
+    const { values } = parseCommandArgs('agent', args, AGENT_OPTIONS, 0);
+    const options = agentOptionsFrom(values, io);
+    const agent = await startAgent(options);
+    await writeFully(io.stdout, `listening on ${agent.url}\n`);
+    const signalName = await stopRequested(signal);
+    await writeFully(io.stderr, `${signalName}: stopping the agent\n`);
+    await agent.close();
+    return EXIT.ok;
+  },
+};
+
+type AgentValues = ReturnType<typeof parseCommandArgs<typeof AGENT_OPTIONS>>['values'];
+
+function agentOptionsFrom(values: AgentValues, io: CliIo): AgentOptions {
+  const number = (option: keyof typeof AGENT_OPTIONS, min: number, max: number) =>
+    integerOption(values[option] as string | undefined, option, min, max, 'agent');
+  const memoryMb = number('job-memory-mb', 1, 4096);
+  return {
+    host: values.host ?? '127.0.0.1',
+    port: number('port', 0, 65535) ?? DEFAULT_PORT,
+    storageDir: path.resolve(io.cwd, values.storage ?? defaultStorageDir(io.env)),
+    token: values.token ?? (io.env.SERVAL_AGENT_TOKEN || undefined),
+    allowHosts: values['allow-host'] ?? [],
+    limits: {
+      timeoutMs: number('job-timeout-ms', 1, 24 * 3600 * 1000) ?? DEFAULT_JOB_LIMITS.timeoutMs,
+      memoryBytes: memoryMb === undefined ? DEFAULT_JOB_LIMITS.memoryBytes : memoryMb * MIB,
+      outputBytes: number('job-output-bytes', 1, 2 ** 32) ?? DEFAULT_JOB_LIMITS.outputBytes,
+    },
+    maxBodyBytes: number('max-body-bytes', 1, 2 ** 32) ?? DEFAULT_MAX_BODY_BYTES,
+  };
+}
+
+/** The per-user data folder of the platform, as other tools use it. */
+export function defaultStorageDir(env: NodeJS.ProcessEnv): string {
+  const home = os.homedir();
+  if (process.platform === 'win32') return path.join(env.LOCALAPPDATA || path.join(home, 'AppData', 'Local'), 'serval', 'storage');
+  if (process.platform === 'darwin') return path.join(home, 'Library', 'Application Support', 'serval', 'storage');
+  return path.join(env.XDG_DATA_HOME || path.join(home, '.local', 'share'), 'serval', 'storage');
+}
+
+/** Resolves with the signal's name once main.ts aborts `signal` on SIGTERM or SIGINT. */
+function stopRequested(signal: AbortSignal): Promise<string> {
+  const nameOf = () => (typeof signal.reason === 'string' ? signal.reason : 'stop requested');
+  if (signal.aborted) return Promise.resolve(nameOf());
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(nameOf()), { once: true }));
+}

@@ -1,0 +1,26 @@
+import { performance } from 'node:perf_hooks';
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, clientFrom, parseCommandArgs } from '../args';
+import type { Command } from '../command';
+import { EXIT } from '../exitCodes';
+import { writeFully } from '../io';
+
+export const pingCommand: Command = {
+  name: 'ping',
+  summary: 'check that the agent answers',
+  help: `Usage: serval ping [options]
+
+Checks that an agent answers at the URL, and how fast.
+
+Options:
+${CLIENT_OPTIONS_HELP}`,
+
+  async run(args, { io, signal }) {
+    const { values } = parseCommandArgs('ping', args, CLIENT_OPTIONS, 0);
+    const client = clientFrom(values, io);
+    const started = performance.now();
+    await client.ping({ signal });
+    const elapsedMs = Math.round(performance.now() - started);
+    await writeFully(io.stdout, `pong from ${client.url} in ${elapsedMs} ms\n`);
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { BadRequestError } from '../../client/errors';
+import { checkManifest, fullyQualifiedName } from '../../manifest';
+import type { Manifest, Problem } from '../../manifest/types';
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, clientFrom, parseCommandArgs, requiredPositional } from '../args';
+import type { Command } from '../command';
+import { CliError } from '../errors';
+import { EXIT } from '../exitCodes';
+import { writeFully, type CliIo } from '../io';
+
+export const storeCommand: Command = {
+  name: 'store',
+  summary: 'check a manifest, then upload it and its .wasm',
+  help: `Usage: serval store MANIFEST [options]
+
+Checks MANIFEST (a manifest.toml) and prints its problems as file:line:col: message. When it has no
+error, uploads it, then the .wasm its \`binary\` names (relative to the manifest's folder), and prints
+the job's fully-qualified name, version and integrity.
+
+Options:
+${CLIENT_OPTIONS_HELP}`,
+
+  async run(args, { io, signal }) {
+    const { values, positionals } = parseCommandArgs('store', args, CLIENT_OPTIONS, 1);
+    const manifestFile = requiredPositional(positionals[0], 'the MANIFEST file, e.g. samples/loudify/manifest.toml', 'store');
+    const manifestPath = path.resolve(io.cwd, manifestFile);
+    const text = await readFile(manifestPath, 'utf8');
+    const manifest = await checkedManifest(manifestFile, text, io);
+    const binaryPath = path.resolve(path.dirname(manifestPath), manifest.binary);
+    const bytes = await readBinary(manifestFile, manifest.binary, binaryPath);
+
+    const client = clientFrom(values, io);
+    const name = fullyQualifiedName(manifest.namespace, manifest.name);
+    await refusalIsInvalid(`${manifestFile}: the agent refused the manifest`, client.storeManifest(text, { signal }));
+    const integrity = await refusalIsInvalid(
+      `${binaryPath}: the agent refused the executable`,
+      client.putExecutable(name, manifest.version, bytes, { signal }),
+    );
+    await writeFully(io.stdout, `stored ${name} ${manifest.version} ${integrity}\n`);
+    return EXIT.ok;
+  },
+};
+
+/** Prints every problem (errors and warnings); returns the manifest only when there is no error. */
+async function checkedManifest(file: string, text: string, io: CliIo): Promise<Manifest> {
+  const check = checkManifest(text);
+  const report = check.problems.map((problem) => `${problemLine(file, problem)}\n`).join('');
+  if (report) await writeFully(io.stderr, report);
+  if (!check.manifest) {
+    const errors = check.problems.filter((problem) => problem.severity === 'error').length;
+    throw new CliError(`${file}: not stored: fix the ${errors === 1 ? 'error' : `${errors} errors`} above`, EXIT.invalidManifest);
+  }
+  return check.manifest;
+}
+
+/** `file:line:col: message`, one-based as editors and problem matchers expect. */
+function problemLine(file: string, problem: Problem): string {
+  const severity = problem.severity === 'error' ? '' : `${problem.severity}: `;
+  return `${file}:${problem.range.line + 1}:${problem.range.column + 1}: ${severity}${problem.message}`;
+}
+
+async function readBinary(manifestFile: string, binary: string, binaryPath: string): Promise<Uint8Array> {
+  try {
+    return await readFile(binaryPath);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
+    throw new CliError(
+      `${manifestFile}: its binary "${binary}" ${reason} (${binaryPath}): build it first, or fix \`binary\``,
+      EXIT.invalidManifest,
+    );
+  }
+}
+
+/** A 400 while storing means the agent found the manifest or module invalid: exit code 5. */
+async function refusalIsInvalid<T>(context: string, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof BadRequestError) throw new CliError(`${context}: ${error.message}`, EXIT.invalidManifest);
+    throw error;
+  }
+}
