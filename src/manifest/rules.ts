@@ -273,6 +273,17 @@ function syntaxProblem(text: string, error: unknown): Problem {
       range: { line, column: key.column, length: key.text.length },
     };
   }
+  if (reason.startsWith('control characters') && column >= lineText.length) {
+    // smol-toml reports an unclosed string as a control character (the line break) inside it.
+    const quote = lineText.slice(lineText.indexOf('=') + 1).search(/["']/);
+    const start = quote < 0 ? column : lineText.indexOf('=') + 1 + quote;
+    return {
+      code: 'toml-syntax',
+      severity: 'error',
+      message: `Invalid TOML at ${where}: this string is not closed; add its closing quote.`,
+      range: { line, column: start, length: lineText.length - start },
+    };
+  }
   return {
     code: 'toml-syntax',
     severity: 'error',
