@@ -200,7 +200,11 @@ function completeValue(owner: KeyLine, lineText: string, request: CompletionRequ
   }
 }
 
-/** The whole value (quotes included) or, when nothing is typed yet, the empty spot at the cursor. */
+/**
+ * The whole value, quotes included, is replaced. Its text leads the filter text so that the editor,
+ * which filters on what lies between the range start and the cursor, keeps every suggestion: a
+ * next version or another file never starts with the current value.
+ */
 function valueRange(owner: KeyLine): TextRange {
   return owner.valueRange;
 }
@@ -286,7 +290,7 @@ function completePermissions(owner: KeyLine, lineText: string, request: Completi
       documentation: pattern.summary,
       insertSnippet: `"${pattern.snippet}"`,
       range: { line: request.line, column: token.column, length: token.length },
-      filterText: `${token.text}${pattern.label}`,
+      filterText: token.length > 0 ? `"${pattern.label}"` : pattern.label,
       sortText: String(index),
     }));
 }
@@ -297,14 +301,27 @@ function listTokenAt(lineText: string, column: number, valueStart: number): { co
   if (commentStart(before) >= 0) {
     return undefined;
   }
-  const openQuote = /"[^"]*$/.exec(before);
-  if (openQuote) {
-    const start = valueStart + openQuote.index;
+  const openQuote = openStringStart(before);
+  if (openQuote >= 0) {
+    const start = valueStart + openQuote;
     const close = lineText.indexOf('"', column);
     const end = close >= 0 ? close + 1 : column;
     return { column: start, length: end - start, text: lineText.slice(start, end) };
   }
   return { column, length: 0, text: '' };
+}
+
+/** Where the basic string that `text` ends inside of starts; -1 when `text` ends outside strings. */
+function openStringStart(text: string): number {
+  let start = -1;
+  for (let i = 0; i < text.length; i++) {
+    if (start >= 0 && text[i] === '\\') {
+      i++;
+    } else if (text[i] === '"') {
+      start = start >= 0 ? -1 : i;
+    }
+  }
+  return start;
 }
 
 function stringsIn(valueText: string): string[] {

@@ -1,0 +1,42 @@
+/**
+ * Manifest editing in VS Code: diagnostics, completion, hover, quick fixes, CodeLens and the
+ * New Job Manifest command, all over the pure code in src/manifest.
+ */
+import * as vscode from 'vscode';
+import { newManifest } from '../commands/newManifest';
+import { ManifestDiagnostics } from './diagnostics';
+import { TOML_SELECTOR } from './documents';
+import {
+  ManifestCodeActionProvider,
+  ManifestCodeLensProvider,
+  ManifestCompletionProvider,
+  ManifestHoverProvider,
+} from './providers';
+
+export function registerManifestEditing(ctx: {
+  subscriptions: { push(...d: vscode.Disposable[]): unknown };
+  log: vscode.LogOutputChannel;
+}): void {
+  const diagnostics = new ManifestDiagnostics(ctx.log);
+  ctx.subscriptions.push(
+    diagnostics,
+    vscode.languages.registerCompletionItemProvider(
+      TOML_SELECTOR,
+      new ManifestCompletionProvider(),
+      ...ManifestCompletionProvider.triggerCharacters,
+    ),
+    vscode.languages.registerHoverProvider(TOML_SELECTOR, new ManifestHoverProvider()),
+    vscode.languages.registerCodeActionsProvider(
+      TOML_SELECTOR,
+      new ManifestCodeActionProvider(diagnostics),
+      ManifestCodeActionProvider.metadata,
+    ),
+    vscode.languages.registerCodeLensProvider(TOML_SELECTOR, new ManifestCodeLensProvider()),
+    vscode.commands.registerCommand('serval.newManifest', (folder?: vscode.Uri) =>
+      newManifest(folder).catch((error: unknown) => {
+        ctx.log.error('New Job Manifest failed:', error);
+        void vscode.window.showErrorMessage(`Could not create the manifest: ${error instanceof Error ? error.message : String(error)}`);
+      }),
+    ),
+  );
+}
