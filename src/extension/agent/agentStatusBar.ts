@@ -1,0 +1,50 @@
+import * as vscode from 'vscode';
+
+import type { AgentHealthState } from './agentHealth';
+import type { Ctx } from '../ctx';
+
+/** Which agent is in use and whether it answers; a click opens Switch Agent. */
+export function createAgentStatusBar(ctx: Ctx): void {
+  const item = ctx.push(vscode.window.createStatusBarItem('serval.agent', vscode.StatusBarAlignment.Left, 10));
+  item.name = 'Serval Agent';
+  item.command = 'serval.switchAgent';
+  const render = (): void => renderAgentStatus(item, ctx, ctx.health.state);
+  ctx.push(ctx.health.onDidChange(render), ctx.agents.onDidChange(render));
+  render();
+  item.show();
+  void ctx.health.check();
+}
+
+function renderAgentStatus(item: vscode.StatusBarItem, ctx: Ctx, health: AgentHealthState): void {
+  const agent = ctx.agents.isRemote ? hostOf(ctx.agents.remoteUrl) : 'local';
+  const { icon, state, warning } = describeHealth(health);
+  item.text = `${icon} Serval: ${agent}`;
+  item.backgroundColor = warning ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+  const tooltip = new vscode.MarkdownString(`**Serval agent:** ${ctx.agents.isRemote ? ctx.agents.remoteUrl : 'local (run by VS Code)'}\n\n`);
+  tooltip.appendText(state);
+  tooltip.appendMarkdown('\n\nClick to switch agents.');
+  item.tooltip = tooltip;
+}
+
+function describeHealth(health: AgentHealthState): { icon: string; state: string; warning: boolean } {
+  switch (health.kind) {
+    case 'ok':
+      return { icon: '$(vm-active)', state: 'It answers.', warning: false };
+    case 'checking':
+      return { icon: '$(sync~spin)', state: 'Checking…', warning: false };
+    case 'stopped':
+      return { icon: '$(vm-outline)', state: 'Not running: it starts when a job is listed, published or run.', warning: false };
+    case 'failing':
+      return { icon: '$(warning)', state: health.message, warning: true };
+    case 'unknown':
+      return { icon: '$(vm)', state: 'Not checked yet.', warning: false };
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,257 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+
+import { AgentClient } from '../../client/client';
+import { Config } from '../config';
+import { AgentTokens } from './agentTokens';
+import { describeExit, LocalAgentProcess, type AgentExit } from './localAgentProcess';
+import type { ParsedLogLine } from './agentLogLine';
+
+/** The agent the extension talks to: the embedded one, or the one `serval.agent.url` names. */
+export interface AgentEndpoint {
+  kind: 'local' | 'remote';
+  url: string;
+  token?: string;
+}
+
+/** Bounds every call but a job run, whose length the agent's own time limit bounds. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+export type LocalAgentState = 'stopped' | 'starting' | 'running';
+
+interface AgentsDeps {
+  config: Config;
+  tokens: AgentTokens;
+  log: vscode.LogOutputChannel;
+  /** `<extension>/dist/cli.js` */
+  cliPath: string;
+  /** Where the embedded agent keeps its cacache store. */
+  storageDir: string;
+}
+
+/**
+ * Owns the choice of agent and the embedded agent's process. The embedded agent starts lazily, on
+ * first use, and again on the next use after it died; every change fires `onDidChange`.
+ */
+export class Agents implements vscode.Disposable {
+  private local: LocalAgentProcess | undefined;
+  private localStarting: Promise<LocalAgentProcess> | undefined;
+  /** Set by Stop Local Agent: the agent then stays stopped until the user starts it again. */
+  private localStoppedByUser = false;
+  private cachedClient: { key: string; client: AgentClient } | undefined;
+  private readonly changed = new vscode.EventEmitter<void>();
+  private readonly localStateChanged = new vscode.EventEmitter<LocalAgentState>();
+  private readonly disposables: vscode.Disposable[] = [this.changed, this.localStateChanged];
+
+  /**
+   * Fires when what the agent serves may have changed: another URL or token, the local agent
+   * stopped, restarted or died. Not when the local agent starts lazily: whoever needed it is waiting
+   * for it already, and listeners that re-query would otherwise restart a failing agent in a loop.
+   */
+  readonly onDidChange = this.changed.event;
+  /** Fires on every start, stop and death of the local agent (status bar, context keys). */
+  readonly onDidChangeLocalState = this.localStateChanged.event;
+
+  constructor(private readonly deps: AgentsDeps) {
+    this.disposables.push(
+      vscode.workspace.onDidChangeConfiguration((event) => this.onConfigurationChanged(event)),
+      deps.tokens.onDidChange((url) => {
+        if (url === this.remoteUrl) {
+          void this.updateContextKeys();
+          this.changed.fire();
+        }
+      }),
+    );
+    void this.updateContextKeys();
+  }
+
+  get isRemote(): boolean {
+    return this.remoteUrl !== '';
+  }
+
+  get remoteUrl(): string {
+    return this.deps.config.agentUrl;
+  }
+
+  get localState(): LocalAgentState {
+    if (this.local?.isRunning) return 'running';
+    return this.localStarting ? 'starting' : 'stopped';
+  }
+
+  /** "the local agent" or the remote URL, for status bar, tree and messages. */
+  get label(): string {
+    return this.isRemote ? this.remoteUrl : 'the local agent';
+  }
+
+  /** The agent in use; starts the embedded agent when it is the one in use and is not running. */
+  async getAgent(): Promise<AgentEndpoint> {
+    if (this.isRemote) {
+      const url = this.remoteUrl;
+      return { kind: 'remote', url, token: await this.deps.tokens.get(url) };
+    }
+    if (this.localStoppedByUser && !this.local?.isRunning) throw new LocalAgentStoppedError();
+    const local = await this.startLocal();
+    return { kind: 'local', url: local.url, token: local.token };
+  }
+
+  async getClient(): Promise<AgentClient> {
+    const agent = await this.getAgent();
+    const key = `${agent.url}\n${agent.token ?? ''}`;
+    if (this.cachedClient?.key !== key) {
+      this.cachedClient = { key, client: new AgentClient({ url: agent.url, token: agent.token, timeoutMs: REQUEST_TIMEOUT_MS }) };
+    }
+    return this.cachedClient.client;
+  }
+
+  /** Starts the embedded agent, or returns the running one; concurrent callers share one start. */
+  startLocal(): Promise<LocalAgentProcess> {
+    this.localStoppedByUser = false;
+    if (this.local?.isRunning) return Promise.resolve(this.local);
+    if (!this.localStarting) {
+      this.localStarting = this.launchLocal().finally(() => {
+        this.localStarting = undefined;
+        this.fireLocalStateChanged();
+      });
+      this.fireLocalStateChanged();
+    }
+    return this.localStarting;
+  }
+
+  /** Stop Local Agent: stops it and keeps it stopped until the user starts it again. */
+  async stopLocalByUser(): Promise<void> {
+    this.localStoppedByUser = true;
+    await this.stopLocal();
+    this.changed.fire();
+  }
+
+  async restartLocal(): Promise<LocalAgentProcess> {
+    await this.stopLocal();
+    const local = await this.startLocal();
+    this.changed.fire();
+    return local;
+  }
+
+  private async stopLocal(): Promise<void> {
+    const local = this.local ?? (await this.localStarting?.catch(() => undefined));
+    this.local = undefined;
+    if (!local) return;
+    this.deps.log.info('Stopping the local agent');
+    await local.stop();
+    this.fireLocalStateChanged();
+  }
+
+  dispose(): void {
+    // VS Code is closing or the extension is unloading: SIGTERM now, SIGKILL after the grace period.
+    void this.local?.stop();
+    this.local = undefined;
+    for (const disposable of this.disposables) disposable.dispose();
+  }
+
+  private async launchLocal(): Promise<LocalAgentProcess> {
+    const { config, log, cliPath, storageDir } = this.deps;
+    await fs.mkdir(storageDir, { recursive: true });
+    log.info(`Starting the local agent (storage ${storageDir})`);
+    const local = await LocalAgentProcess.start({
+      cliPath,
+      storageDir,
+      token: randomBytes(24).toString('base64url'),
+      jobTimeoutMs: config.jobTimeoutMs,
+      jobMemoryMb: config.jobMemoryMb,
+      onLog: (line) => this.forwardAgentLog(line),
+    });
+    log.info(`Local agent listening on ${local.url}`);
+    local.onUnexpectedExit((exit) => this.onLocalDied(local, exit));
+    this.local = local;
+    return local;
+  }
+
+  private onLocalDied(local: LocalAgentProcess, exit: AgentExit): void {
+    if (this.local !== local) return;
+    this.local = undefined;
+    const reason = describeExit(exit);
+    this.deps.log.error(`The local agent stopped unexpectedly (${reason})`);
+    this.fireLocalStateChanged();
+    this.changed.fire();
+    void vscode.window
+      .showWarningMessage(
+        `The local Serval agent stopped unexpectedly (${reason}). It will be restarted the next time it is needed.`,
+        'Show Log',
+      )
+      .then((choice) => {
+        if (choice === 'Show Log') this.deps.log.show(true);
+      });
+  }
+
+  private forwardAgentLog({ level, message }: ParsedLogLine): void {
+    const text = `[agent] ${message}`;
+    const log = this.deps.log;
+    switch (level) {
+      case 'trace':
+        log.trace(text);
+        break;
+      case 'debug':
+        log.debug(text);
+        break;
+      case 'info':
+        log.info(text);
+        break;
+      case 'warn':
+        log.warn(text);
+        break;
+      case 'error':
+        log.error(text);
+        break;
+    }
+  }
+
+  private onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {
+    if (Config.affectsAgentUrl(event)) {
+      this.deps.log.info(`Agent in use: ${this.label}`);
+      // A remote agent makes the local one useless; it would only hold memory.
+      if (this.isRemote) void this.stopLocal();
+      void this.updateContextKeys();
+      this.changed.fire();
+    }
+    if (Config.affectsLocalAgentLimits(event) && this.local?.isRunning) void this.offerRestartForLimits();
+  }
+
+  private async offerRestartForLimits(): Promise<void> {
+    const choice = await vscode.window.showInformationMessage(
+      'The job limits of the local Serval agent changed. They take effect when it restarts.',
+      'Restart Now',
+    );
+    if (choice === 'Restart Now') await this.restartLocal();
+  }
+
+  private fireLocalStateChanged(): void {
+    void this.updateContextKeys();
+    this.localStateChanged.fire(this.localState);
+  }
+
+  private async updateContextKeys(): Promise<void> {
+    const hasToken = this.isRemote && (await this.deps.tokens.get(this.remoteUrl)) !== undefined;
+    await Promise.all([
+      setContext('serval.remoteAgent', this.isRemote),
+      setContext('serval.localAgentRunning', this.localState === 'running'),
+      setContext('serval.hasAgentToken', hasToken),
+    ]);
+  }
+}
+
+export class LocalAgentStoppedError extends Error {
+  constructor() {
+    super('The local agent is stopped. Start it with "Serval: Start Local Agent".');
+    this.name = 'LocalAgentStoppedError';
+  }
+}
+
+export function setContext(key: string, value: unknown): Thenable<unknown> {
+  return vscode.commands.executeCommand('setContext', key, value);
+}
+
+/** The storage folder of the embedded agent, under the extension's global storage. */
+export function localAgentStorageDir(globalStorageUri: vscode.Uri): string {
+  return path.join(globalStorageUri.fsPath, 'agent');
+}

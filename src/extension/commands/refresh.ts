@@ -1,0 +1,7 @@
+import type { Ctx } from '../ctx';
+
+/** Serval: Refresh (also the Retry action of the error node): re-query the agent. */
+export const refresh = (ctx: Ctx) => () => {
+  ctx.tree.provider.refresh();
+  void ctx.health.check();
+};

@@ -1,0 +1,15 @@
+import type { Ctx } from '../ctx';
+import { pickJob } from '../run/pickJob';
+import { runJobOnEditor } from '../run/runJob';
+import { parseRunArgument } from './runArgument';
+
+/**
+ * Serval: Run Job on Active File. With `{ job, version? }` (keybindings.json `args`, tests) it runs
+ * that job without asking; else it asks which job, the last used first.
+ */
+export const runOnActiveFile = (ctx: Ctx) => async (argument?: unknown) => {
+  const given = parseRunArgument(argument);
+  const job = given?.job ?? (await pickJob(ctx, 'Run Job on Active File'));
+  if (!job) return undefined;
+  return runJobOnEditor(ctx, { job, version: given?.version });
+};

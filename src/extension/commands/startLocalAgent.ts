@@ -1,0 +1,8 @@
+import type { Ctx } from '../ctx';
+
+/** Serval: Start Local Agent. */
+export const startLocalAgent = (ctx: Ctx) => async () => {
+  const local = await ctx.agents.startLocal();
+  ctx.tree.provider.refresh();
+  return local.url;
+};

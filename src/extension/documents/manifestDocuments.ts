@@ -1,0 +1,41 @@
+import * as vscode from 'vscode';
+
+import type { Agents } from '../agent/agents';
+
+/**
+ * Stored manifests as read-only virtual documents: `serval-manifest:/<fq name>@<version>.toml`.
+ * The `.toml` ending gives them the TOML language; the text is exactly what the agent stored
+ * (`application/toml`), not a re-serialisation.
+ */
+export class ManifestDocuments implements vscode.TextDocumentContentProvider {
+  static readonly SCHEME = 'serval-manifest';
+
+  constructor(private readonly agents: Agents) {}
+
+  /** Without a version: the manifest stored last. */
+  static uri(fqName: string, version?: string): vscode.Uri {
+    const query = new URLSearchParams({ name: fqName });
+    if (version) query.set('version', version);
+    return vscode.Uri.from({
+      scheme: ManifestDocuments.SCHEME,
+      path: `/${fqName}${version ? `@${version}` : ''}.toml`,
+      query: query.toString(),
+    });
+  }
+
+  async provideTextDocumentContent(uri: vscode.Uri, token: vscode.CancellationToken): Promise<string> {
+    const query = new URLSearchParams(uri.query);
+    const name = query.get('name') ?? '';
+    const version = query.get('version') ?? undefined;
+    const client = await this.agents.getClient();
+    return client.getManifest(name, { version, signal: abortSignalOf(token) });
+  }
+}
+
+/** Bridges a VS Code cancellation token to the AbortSignal the client takes. */
+export function abortSignalOf(token: vscode.CancellationToken): AbortSignal {
+  const controller = new AbortController();
+  if (token.isCancellationRequested) controller.abort();
+  else token.onCancellationRequested(() => controller.abort());
+  return controller.signal;
+}

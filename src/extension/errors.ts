@@ -1,0 +1,36 @@
+import {
+  AgentClientError,
+  AgentUnreachableError,
+  ForbiddenError,
+  UnauthorizedError,
+} from '../client/errors';
+
+/**
+ * One sentence for a failed call to the agent, with what to do about it in the editor's terms
+ * (commands, settings) rather than the CLI's flags that the client's own messages mention.
+ */
+export function describeAgentError(error: unknown, agentLabel: string): string {
+  if (error instanceof UnauthorizedError) {
+    return `${agentLabel} refused the request: set its token with "Serval: Set Agent Token…".`;
+  }
+  if (error instanceof ForbiddenError) {
+    return `${agentLabel} refused the request (${error.message}). Start it with --allow-host for the name in serval.agent.url.`;
+  }
+  if (error instanceof AgentUnreachableError) {
+    return `Cannot reach ${agentLabel}: ${error.message.split(': start one')[0]}. Check that it runs and that "serval.agent.url" is right, or switch agents, then retry.`;
+  }
+  if (error instanceof AgentClientError || error instanceof Error) return error.message;
+  return String(error);
+}
+
+/** An error whose message is already meant for the user: shown as is, without a stack in the log. */
+export class UserFacingError extends Error {
+  constructor(
+    message: string,
+    /** Buttons offered with the message, and what each does. */
+    readonly actions: ReadonlyArray<{ title: string; run: () => unknown }> = [],
+  ) {
+    super(message);
+    this.name = 'UserFacingError';
+  }
+}

@@ -1,0 +1,51 @@
+import * as vscode from 'vscode';
+
+import { createAgentStatusBar } from './agent/agentStatusBar';
+import { setContext } from './agent/agents';
+import { registerCommands } from './commands';
+import { Ctx } from './ctx';
+import { registerManifestEditing } from './manifestEditing';
+import { createJobsTree } from './tree/jobsTree';
+
+/** What other extensions (and tests) get from `extensions.getExtension('serval.serval-vscode').exports`. */
+export interface ServalApi {
+  /** The agent in use; the embedded one is started if needed. */
+  getAgent(): Promise<{ url: string; token?: string }>;
+}
+
+/** The API plus the context, for the integration tests: not a stable interface. */
+export interface ServalTestingApi extends ServalApi {
+  readonly ctx: Ctx;
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<ServalTestingApi> {
+  const ctx = new Ctx(context);
+  context.subscriptions.push(ctx);
+  try {
+    ctx.tree = createJobsTree(ctx);
+    createAgentStatusBar(ctx);
+    registerCommands(ctx);
+    registerManifestEditing({ subscriptions: { push: (...disposables) => ctx.push(...(disposables as [vscode.Disposable])) }, log: ctx.log });
+    await setContext('serval.active', true);
+  } catch (error) {
+    // A half-activated extension is confusing: say so, with the details in the log.
+    const message = error instanceof Error ? error.message : String(error);
+    ctx.log.error(`Activation failed: ${error instanceof Error ? (error.stack ?? message) : message}`);
+    void vscode.window.showErrorMessage(`Serval failed to start: ${message}`, 'Show Log').then((choice) => {
+      if (choice === 'Show Log') ctx.log.show();
+    });
+    throw error;
+  }
+  ctx.log.info(`Serval ${context.extension.packageJSON.version as string} activated; agent: ${ctx.agents.label}`);
+  return {
+    getAgent: async () => {
+      const { url, token } = await ctx.agents.getAgent();
+      return { url, token };
+    },
+    ctx,
+  };
+}
+
+export function deactivate(): void {
+  // Everything, the local agent included, is stopped by disposing the Ctx (in context.subscriptions).
+}

@@ -1,0 +1,127 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+
+import { checkBinary, checkManifest, fullyQualifiedName, type Manifest, type Problem } from '../../manifest';
+import { abortSignalOf } from '../documents/manifestDocuments';
+import type { Ctx } from '../ctx';
+import { UserFacingError } from '../errors';
+import { findManifest } from './findManifest';
+import { runPreTask } from './preTask';
+import { findStaleBuild } from './staleness';
+
+export interface PublishResult {
+  fqName: string;
+  version: string;
+  /** SRI integrity of the stored manifest text. */
+  manifestIntegrity: string;
+  /** SRI integrity of the uploaded executable. */
+  integrity: string;
+}
+
+/** A manifest that passed every check, with the bytes of its binary. */
+interface ReadyToPublish {
+  uri: vscode.Uri;
+  text: string;
+  manifest: Manifest;
+  fqName: string;
+  binaryPath: string;
+  bytes: Uint8Array;
+}
+
+/** Serval: Publish Job. Resolves with what was stored, or undefined when the user stopped it. */
+export async function publishJob(ctx: Ctx, given: unknown): Promise<PublishResult | undefined> {
+  const uri = await findManifest(given);
+  if (!uri) return undefined;
+  if (ctx.config.publishPreTask) await runPreTask(ctx.config.publishPreTask, ctx.log);
+  const ready = await validate(ctx, uri);
+  if (!(await confirmStaleBuild(ready))) return undefined;
+  if (!(await confirmPublish(ctx, ready))) return undefined;
+  const result = await upload(ctx, ready);
+  if (!result) return undefined;
+  ctx.log.info(`Published ${result.fqName} ${result.version} to ${ctx.agents.label} (${result.integrity})`);
+  ctx.fireStoreChanged();
+  void offerNextSteps(ctx, result);
+  return result;
+}
+
+/** Checks the manifest (editor text, unsaved edits included) and its binary; refuses with every problem. */
+async function validate(ctx: Ctx, uri: vscode.Uri): Promise<ReadyToPublish> {
+  const text = (await vscode.workspace.openTextDocument(uri)).getText();
+  const check = checkManifest(text);
+  const problems = [...check.problems, ...(await checkBinary(uri.fsPath, text, check))];
+  const errors = problems.filter((problem) => problem.severity === 'error');
+  if (errors.length > 0 || !check.manifest) throw refusal(ctx, uri, errors);
+  const manifest = check.manifest;
+  const binaryPath = path.resolve(path.dirname(uri.fsPath), manifest.binary);
+  const bytes = new Uint8Array(await fs.readFile(binaryPath));
+  return { uri, text, manifest, fqName: fullyQualifiedName(manifest.namespace, manifest.name), binaryPath, bytes };
+}
+
+function refusal(ctx: Ctx, uri: vscode.Uri, errors: Problem[]): UserFacingError {
+  const where = vscode.workspace.asRelativePath(uri);
+  for (const problem of errors) ctx.log.error(`${where}:${problem.range.line + 1}:${problem.range.column + 1} ${problem.message}`);
+  const listed = errors.map((problem) => `line ${problem.range.line + 1}: ${problem.message}`).join(' ');
+  const count = errors.length === 1 ? 'a problem' : `${errors.length} problems`;
+  return new UserFacingError(`Cannot publish ${where}: it has ${count}. ${listed}`, [
+    { title: 'Show Problems', run: () => showProblems(uri) },
+  ]);
+}
+
+async function showProblems(uri: vscode.Uri): Promise<void> {
+  await vscode.window.showTextDocument(uri);
+  await vscode.commands.executeCommand('workbench.actions.view.problems');
+}
+
+/** A binary older than its manifest or sources was probably not rebuilt: ask before publishing it. */
+async function confirmStaleBuild(ready: ReadyToPublish): Promise<boolean> {
+  const stale = await findStaleBuild(ready.uri.fsPath, ready.binaryPath);
+  if (!stale) return true;
+  const choice = await vscode.window.showWarningMessage(
+    `${path.basename(ready.binaryPath)} is older than ${vscode.workspace.asRelativePath(stale.newerFile)}: it may not contain your last changes.`,
+    { modal: true, detail: 'Rebuild it first (serval.publish.preTask can run the build for you), or publish it as it is.' },
+    'Publish Anyway',
+  );
+  return choice === 'Publish Anyway';
+}
+
+async function confirmPublish(ctx: Ctx, ready: ReadyToPublish): Promise<boolean> {
+  if (!ctx.config.publishConfirm) return true;
+  const choice = await vscode.window.showInformationMessage(
+    `Publish ${ready.fqName} ${ready.manifest.version} to ${ctx.agents.label}?`,
+    { modal: true, detail: `${ready.bytes.length} bytes from ${vscode.workspace.asRelativePath(ready.binaryPath)}` },
+    'Publish',
+  );
+  return choice === 'Publish';
+}
+
+/** Manifest first (the agent refuses an executable without one), then the executable; cancellable. */
+function upload(ctx: Ctx, ready: ReadyToPublish): Thenable<PublishResult | undefined> {
+  const { fqName, manifest } = ready;
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Publishing ${fqName} ${manifest.version}`, cancellable: true },
+    async (progress, token) => {
+      const signal = abortSignalOf(token);
+      const client = await ctx.client();
+      progress.report({ message: 'manifest…' });
+      const manifestIntegrity = await client.storeManifest(ready.text, { signal });
+      progress.report({ message: 'executable…', increment: 50 });
+      const integrity = await client.putExecutable(fqName, manifest.version, ready.bytes, { signal });
+      progress.report({ increment: 50 });
+      return { fqName, version: manifest.version, manifestIntegrity, integrity };
+    },
+  );
+}
+
+async function offerNextSteps(ctx: Ctx, result: PublishResult): Promise<void> {
+  const choice = await vscode.window.showInformationMessage(
+    `Published ${result.fqName} ${result.version} (${result.integrity}).`,
+    'Run',
+    'Reveal in Tree',
+  );
+  if (choice === 'Run') {
+    await vscode.commands.executeCommand('serval.runOnActiveFile', { job: result.fqName, version: result.version });
+  } else if (choice === 'Reveal in Tree') {
+    await ctx.tree.revealVersion(result.fqName, result.version);
+  }
+}
