@@ -1,0 +1,48 @@
+/** Bounded measuring loops and their statistics. Every loop stops at a count or a time, whichever first. */
+import { performance } from 'node:perf_hooks';
+
+export interface Bounds {
+  /** Runs not measured, first, so that compilation and caches settle. */
+  warmup: number;
+  count: number;
+  maxMs: number;
+}
+
+/** Durations in milliseconds of `run`, called one at a time. */
+export async function sequentialSamples(run: () => Promise<unknown> | unknown, bounds: Bounds): Promise<number[]> {
+  for (let i = 0; i < bounds.warmup; i++) await run();
+  const samples: number[] = [];
+  const deadline = performance.now() + bounds.maxMs;
+  while (samples.length < bounds.count && performance.now() < deadline) {
+    const started = performance.now();
+    await run();
+    samples.push(performance.now() - started);
+  }
+  return samples;
+}
+
+/** Completed runs per second with `concurrency` callers each running `run` back to back. */
+export async function throughput(run: () => Promise<unknown>, concurrency: number, bounds: Bounds): Promise<{ perSecond: number; done: number }> {
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    for (let i = 0; i < Math.ceil(bounds.warmup / concurrency); i++) await run();
+  }));
+  let done = 0;
+  const started = performance.now();
+  const deadline = started + bounds.maxMs;
+  const caller = async () => {
+    while (done < bounds.count && performance.now() < deadline) {
+      await run();
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, caller));
+  const seconds = (performance.now() - started) / 1000;
+  return { perSecond: done / seconds, done };
+}
+
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index]!;
+}
