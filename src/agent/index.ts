@@ -1,0 +1,78 @@
+/** The Serval agent: storage + job runner + HTTP server, in one call. No vscode here. */
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { version as packageVersion } from '../../package.json';
+import { stderrLog } from './http/log';
+import type { AgentContext } from './routes/context';
+import { JobBook } from './routes/jobBook';
+import { JobRunner } from './runner/pool';
+import { createAgentServer } from './server';
+import { Storage } from './storage';
+import type { AgentOptions, RunningAgent } from './types';
+
+export type { AgentOptions, RunningAgent, AgentLog, LogLevel } from './types';
+export { stderrLog } from './http/log';
+export { IntegrityError, Storage } from './storage';
+
+const DEFAULT_HOST = '127.0.0.1';
+/** How long close() lets aborted jobs send their 503 before it cuts the remaining connections. */
+const CLOSE_GRACE_MS = 2_000;
+
+/** Opens the store, starts the runner and listens; resolves once listening, with the real port. */
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const log = options.log ?? stderrLog();
+  const host = options.host || DEFAULT_HOST;
+  const storage = await Storage.open(options.storageDir, log);
+  const runner = new JobRunner({ limits: options.limits, workers: options.workers });
+  const agent: AgentContext = {
+    storage,
+    runner,
+    jobs: new JobBook(),
+    log,
+    maxBodyBytes: options.maxBodyBytes,
+    instanceId: randomUUID(),
+    version: packageVersion,
+    startedAtMs: Date.now(),
+    closing: false,
+  };
+  const server = createAgentServer(agent, { listenHost: host, allowHosts: options.allowHosts, token: options.token });
+  try {
+    await listen(server, host, options.port);
+  } catch (error) {
+    await runner.close();
+    throw error;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  log('info', 'agent listening', { url, storage: storage.location, auth: options.token !== undefined });
+  return { url, host, port, close: closeOnce(() => closeAgent(agent, server)) };
+}
+
+async function listen(server: Server, host: string, port: number): Promise<void> {
+  server.listen(port, host);
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+}
+
+/** Stops accepting, aborts running jobs (their clients get 503), then closes the runner. */
+async function closeAgent(agent: AgentContext, server: Server): Promise<void> {
+  agent.closing = true;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  agent.jobs.abortAll();
+  server.closeIdleConnections();
+  const grace = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+  try {
+    await closed;
+  } finally {
+    clearTimeout(grace);
+  }
+  await agent.runner.close();
+  agent.log('info', 'agent stopped', { served: agent.jobs.counts().total });
+}
+
+function closeOnce(close: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => (closing ??= close());
+}

@@ -1,0 +1,24 @@
+/** What every route handler works with: one per agent. */
+import type { JobOutcome, JobRequest } from '../runner/types';
+import type { Storage } from '../storage';
+import type { AgentLog } from '../types';
+import type { JobBook } from './jobBook';
+
+/** The part of the runner the routes use (the pool's JobRunner has this shape). */
+export interface JobExecutor {
+  run(request: JobRequest): Promise<JobOutcome>;
+  close(): Promise<void> | void;
+}
+
+export interface AgentContext {
+  storage: Storage;
+  runner: JobExecutor;
+  jobs: JobBook;
+  log: AgentLog;
+  maxBodyBytes: number;
+  instanceId: string;
+  version: string;
+  startedAtMs: number;
+  /** Set once close() began: jobs aborted from then on are answered 503, not dropped. */
+  closing: boolean;
+}

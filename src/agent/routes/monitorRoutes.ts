@@ -1,0 +1,25 @@
+/** GET /monitor/ping, GET /monitor/status, GET /v1/jobs. */
+import type { AgentStatus } from '../../client/types';
+import type { RequestContext } from '../http/router';
+import { sendJson, sendText } from '../http/respond';
+import type { AgentContext } from './context';
+
+export function ping({ res }: RequestContext): void {
+  sendText(res, 200, 'pong');
+}
+
+/** The agent's identity, uptime and counters; never the store's content. */
+export function status(agent: AgentContext, { res }: RequestContext): void {
+  const body: AgentStatus = {
+    instance_id: agent.instanceId,
+    version: agent.version,
+    uptime_s: Math.floor((Date.now() - agent.startedAtMs) / 1000),
+    storage: { location: agent.storage.location },
+    jobs: agent.jobs.counts(),
+  };
+  sendJson(res, 200, body);
+}
+
+export function runningJobs(agent: AgentContext, { res }: RequestContext): void {
+  sendJson(res, 200, agent.jobs.list());
+}

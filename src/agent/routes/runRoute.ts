@@ -1,0 +1,127 @@
+/**
+ * POST /v1/jobs/:name/run: the hot path. Everything it needs before the runner (the executable's
+ * integrity) comes from memory; the bytes are read from disk only when the runner has not compiled
+ * them yet, and verified then.
+ */
+import type { ServerResponse } from 'node:http';
+
+import type { JobOutcome } from '../runner/types';
+import { readBody } from '../http/body';
+import { HttpError, OCTETS, TEXT, headerSafe, sendBytes } from '../http/respond';
+import type { RequestContext } from '../http/router';
+import { IntegrityError } from '../storage';
+import type { AgentContext } from './context';
+import type { JobTicket } from './jobBook';
+import { requireExecutable, requireManifest } from './storageRoutes';
+
+interface JobResponse {
+  status: number;
+  contentType: string;
+  body: Uint8Array;
+  headers: Record<string, string>;
+  failed: boolean;
+}
+
+export async function runJob(agent: AgentContext, { req, res, name, version }: RequestContext): Promise<void> {
+  requireManifest(agent, name);
+  const chosenVersion = version ?? agent.storage.latestVersion(name) ?? '';
+  const info = requireExecutable(agent, name, chosenVersion);
+  const stdin = await readBody(req, agent.maxBodyBytes, 'job input');
+
+  const ticket = agent.jobs.start(name, chosenVersion);
+  const abortIfClientLeft = (): void => {
+    // 'close' also fires after a complete response; only an early one means the client left.
+    if (!res.writableFinished) ticket.controller.abort();
+  };
+  res.once('close', abortIfClientLeft);
+
+  let integrityFailed = false;
+  const loadBytes = (): Promise<Uint8Array> =>
+    agent.storage.readExecutable(info, name).catch((error: unknown) => {
+      integrityFailed = error instanceof IntegrityError;
+      throw error;
+    });
+
+  let response: JobResponse | undefined;
+  try {
+    const outcome = await agent.runner.run({ key: info.integrity, loadBytes, stdin, signal: ticket.controller.signal });
+    response = integrityFailed ? integrityResponse(name, chosenVersion) : outcomeResponse(outcome);
+  } catch (error) {
+    response = failureResponse(agent, ticket, error, integrityFailed, name, chosenVersion);
+  } finally {
+    agent.jobs.finish(ticket, response?.failed ?? true);
+  }
+  if (response) sendJobResponse(res, ticket, response);
+}
+
+/** Every outcome carries the job's id and duration (measured here when the runner gave none). */
+function sendJobResponse(res: ServerResponse, ticket: JobTicket, response: JobResponse): void {
+  if (res.destroyed) return;
+  const headers = {
+    'serval-duration-ms': String(Date.now() - ticket.startedAtMs),
+    ...response.headers,
+    'serval-job-id': ticket.id,
+  };
+  sendBytes(res, response.status, response.contentType, response.body, headers);
+}
+
+/** The "Running a job: outcomes" table of the API, row by row. */
+export function outcomeResponse(outcome: JobOutcome): JobResponse {
+  const duration = { 'serval-duration-ms': String(Math.round(outcome.durationMs)) };
+  switch (outcome.kind) {
+    case 'exited': {
+      const limited = outcome.outputLimited ? { 'serval-limit': 'output' } : undefined;
+      return {
+        status: 200,
+        contentType: OCTETS,
+        body: outcome.exitCode === 0 ? outcome.stdout : outcome.stderr,
+        headers: { ...duration, 'serval-exit-code': String(outcome.exitCode), ...limited },
+        failed: outcome.exitCode !== 0 || outcome.outputLimited,
+      };
+    }
+    case 'trapped':
+      return {
+        status: 200,
+        contentType: OCTETS,
+        body: withTrapLine(outcome.stderr, outcome.trap),
+        headers: { ...duration, 'serval-trap': headerSafe(outcome.trap) },
+        failed: true,
+      };
+    case 'timed-out':
+      return textResponse(504, `job ran past its time limit of ${outcome.limitMs} ms`, { ...duration, 'serval-limit': 'time' });
+    case 'not-runnable':
+      return textResponse(422, `the stored executable cannot run as a job: ${outcome.message}`, duration);
+  }
+}
+
+function failureResponse(
+  agent: AgentContext,
+  ticket: JobTicket,
+  error: unknown,
+  integrityFailed: boolean,
+  name: string,
+  version: string,
+): JobResponse | undefined {
+  if (integrityFailed || error instanceof IntegrityError) return integrityResponse(name, version);
+  if (ticket.controller.signal.aborted) {
+    // The client left (nobody to answer) or the agent is closing (say so, so it can retry).
+    return agent.closing ? textResponse(503, 'the agent is shutting down; run the job again once it is back', {}) : undefined;
+  }
+  if (error instanceof HttpError) throw error;
+  agent.log('error', 'job failed in the runner', { name, version, job: ticket.id, error: String(error) });
+  return textResponse(500, `the agent could not run the job (${String(error)}); see the agent log`, {});
+}
+
+function integrityResponse(name: string, version: string): JobResponse {
+  return textResponse(500, `the stored executable of '${name}' version '${version}' failed its integrity check and was not run; upload it again`, {});
+}
+
+function textResponse(status: number, message: string, headers: Record<string, string>): JobResponse {
+  return { status, contentType: TEXT, body: Buffer.from(`${message}\n`), headers, failed: true };
+}
+
+/** stderr, then one line naming the trap (on a line of its own even if stderr did not end one). */
+function withTrapLine(stderr: Uint8Array, trap: string): Uint8Array {
+  const separator = stderr.byteLength > 0 && stderr[stderr.byteLength - 1] !== 0x0a ? '\n' : '';
+  return Buffer.concat([stderr, Buffer.from(`${separator}job trapped: ${trap.replace(/[\r\n]+/g, ' ')}\n`)]);
+}

@@ -1,0 +1,170 @@
+/** The /v1/storage/manifests routes: store, list, read and delete manifests and executables. */
+import { pipeline } from 'node:stream/promises';
+
+import { checkManifest, fullyQualifiedName } from '../../manifest';
+import type { Problem } from '../../manifest/types';
+import { inspectWasm } from '../../wasm/inspect';
+import { readBody } from '../http/body';
+import { HttpError, OCTETS, TOML, sendBytes, sendEmpty, sendJson, sendText } from '../http/respond';
+import type { RequestContext } from '../http/router';
+import { sriOf } from '../storage';
+import type { ExecutableInfo } from '../../client/types';
+import type { AgentContext } from './context';
+
+const INTEGRITY_HEADER = 'serval-integrity';
+
+export function listManifests(agent: AgentContext, { res }: RequestContext): void {
+  sendJson(res, 200, agent.storage.names());
+}
+
+export async function storeManifest(agent: AgentContext, { req, res }: RequestContext): Promise<void> {
+  const bytes = await readBody(req, agent.maxBodyBytes, 'manifest');
+  const manifest = validManifest(bytes);
+  const name = fullyQualifiedName(manifest.namespace, manifest.name);
+  // The bytes as sent, not a re-serialisation: GET gives back exactly what was stored.
+  const integrity = await agent.storage.putManifest(name, manifest.version, bytes);
+  agent.log('info', 'manifest stored', { name, version: manifest.version, integrity });
+  sendText(res, 201, integrity, { location: `/v1/storage/manifests/${name}` });
+}
+
+export async function getManifest(agent: AgentContext, { res, head, name, version }: RequestContext): Promise<void> {
+  requireManifest(agent, name);
+  if (head && version === undefined) {
+    // HEAD answers whether it exists; the bytes are not read just to be thrown away.
+    return sendEmpty(res, 200, { 'content-type': TOML });
+  }
+  const stored = await agent.storage.readManifest(name, version);
+  if (!stored) {
+    throw new HttpError(404, `'${name}' has no manifest of version '${version ?? ''}'; list its versions with GET /v1/storage/manifests/${name}/executables`);
+  }
+  sendBytes(res, 200, TOML, stored.text);
+}
+
+export async function deleteManifest(agent: AgentContext, { res, name }: RequestContext): Promise<void> {
+  if (!(await agent.storage.deleteJob(name))) throw noManifest(name);
+  agent.log('info', 'manifest deleted with all its executables', { name });
+  sendEmpty(res, 204);
+}
+
+export function listExecutables(agent: AgentContext, { res, name }: RequestContext): void {
+  const executables = agent.storage.executables(name);
+  if (!executables) throw noManifest(name);
+  sendJson(res, 200, executables);
+}
+
+export async function putExecutable(agent: AgentContext, { req, res, name, version }: RequestContext): Promise<void> {
+  const target = requiredVersion(version);
+  // Refused before the upload is read: no manifest, no point in receiving megabytes.
+  requireManifest(agent, name);
+  // Held in memory (within the body limit): WebAssembly.validate needs the whole module, and
+  // nothing may be stored before it passed.
+  const bytes = await readBody(req, agent.maxBodyBytes, 'executable');
+  const integrity = sriOf(bytes);
+  checkAnnouncedIntegrity(req.headers[INTEGRITY_HEADER], integrity);
+  checkWebAssembly(bytes);
+  const stored = await agent.storage.putExecutable(name, target, bytes);
+  if (!stored) throw noManifest(name);
+  agent.log('info', 'executable stored', { name, version: target, integrity, size: stored.size });
+  sendText(res, 201, stored.integrity);
+}
+
+export async function getExecutable(agent: AgentContext, { res, head, name, version }: RequestContext): Promise<void> {
+  const info = requireExecutable(agent, name, requiredVersion(version));
+  const headers = { 'content-type': OCTETS, 'content-length': info.size, [INTEGRITY_HEADER]: info.integrity };
+  if (head) return sendEmpty(res, 200, headers);
+  // Checked in full before the first byte goes out: damaged bytes get a 500, never a 200.
+  await agent.storage.verifyExecutable(info, name);
+  res.writeHead(200, headers);
+  await pipeline(agent.storage.executableStream(info), res).catch((error: unknown) => {
+    // The bytes changed on disk after the check: cut the response so it cannot pass as complete.
+    agent.log('error', 'executable stream failed', { name, version: info.version, error: String(error) });
+    res.destroy();
+  });
+}
+
+export async function deleteExecutable(agent: AgentContext, { res, name, version }: RequestContext): Promise<void> {
+  const target = requiredVersion(version);
+  requireExecutable(agent, name, target);
+  if (!(await agent.storage.deleteExecutable(name, target))) throw noExecutable(name, target);
+  agent.log('info', 'executable deleted', { name, version: target });
+  sendEmpty(res, 204);
+}
+
+// ---- shared by the run route ----
+
+export function requireManifest(agent: AgentContext, name: string): void {
+  if (!agent.storage.has(name)) throw noManifest(name);
+}
+
+export function requireExecutable(agent: AgentContext, name: string, version: string): ExecutableInfo {
+  requireManifest(agent, name);
+  const info = agent.storage.executable(name, version);
+  if (!info) throw noExecutable(name, version);
+  return info;
+}
+
+function noManifest(name: string): HttpError {
+  return new HttpError(404, `no manifest named '${name}' is stored; store it first with POST /v1/storage/manifests`);
+}
+
+function noExecutable(name: string, version: string): HttpError {
+  return new HttpError(
+    404,
+    `'${name}' has no executable for version '${version}'; upload it with PUT /v1/storage/manifests/${name}/executable/${version}`,
+  );
+}
+
+function requiredVersion(version: string | undefined): string {
+  // The router only reaches these handlers with a :version segment; this keeps the types honest.
+  if (version === undefined) throw new HttpError(400, 'the path needs a version; use …/executable/<version>');
+  return version;
+}
+
+// ---- checks of uploaded bodies ----
+
+function validManifest(bytes: Buffer): NonNullable<ReturnType<typeof checkManifest>['manifest']> {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new HttpError(400, 'the manifest is not UTF-8 text; save manifest.toml as UTF-8 and store it again');
+  }
+  const check = checkManifest(text);
+  if (check.manifest) return check.manifest;
+  const problem = check.problems.find((p) => p.severity === 'error');
+  throw new HttpError(400, problem ? describeProblem(problem) : 'the manifest is not valid; check it in an editor and store it again');
+}
+
+/** Line and column counted from 1, as people and editors' status bars do. */
+function describeProblem(problem: Problem): string {
+  return `manifest line ${problem.range.line + 1}, column ${problem.range.column + 1}: ${problem.message}`;
+}
+
+function checkAnnouncedIntegrity(announced: string | string[] | undefined, actual: string): void {
+  if (announced === undefined) return;
+  const value = Array.isArray(announced) ? announced.join(',') : announced.trim();
+  if (!/^sha256-[A-Za-z0-9+/]+={0,2}$/.test(value)) {
+    throw new HttpError(400, `Serval-Integrity '${value.slice(0, 100)}' is not a sha256 SRI integrity; send 'sha256-<base64 digest>' or leave the header out`);
+  }
+  if (value !== actual) {
+    throw new HttpError(
+      400,
+      `the body's integrity is ${actual}, not ${value} as Serval-Integrity says: the upload was damaged or the header is stale; upload it again`,
+    );
+  }
+}
+
+function checkWebAssembly(bytes: Buffer): void {
+  if (WebAssembly.validate(bytes)) return;
+  throw new HttpError(400, `the body is not a valid WebAssembly module: ${whyInvalid(bytes)}`);
+}
+
+/** The module reader's explanation when it has one (bad magic, truncated section, …). */
+function whyInvalid(bytes: Buffer): string {
+  try {
+    inspectWasm(bytes);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  return 'it is well-formed but fails validation (a compiler bug or a hand-edited file); upload the .wasm your build produced';
+}

@@ -1,0 +1,161 @@
+/**
+ * The agent's HTTP server on Node's own `http`: guards (Host, token), routing, path parameter
+ * checks, and the mapping of every refusal to a status with a one-line plain-text body.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+import { checkFullyQualifiedName, checkVersion } from '../manifest/names';
+import { BodyTooLargeError, ClientGoneError } from './http/body';
+import { makeHostCheck, makeTokenCheck } from './http/guards';
+import { HttpError, sendError } from './http/respond';
+import { Router, handlerFor, type RequestContext, type Route } from './http/router';
+import type { AgentContext } from './routes/context';
+import { ping, runningJobs, status } from './routes/monitorRoutes';
+import { runJob } from './routes/runRoute';
+import * as storage from './routes/storageRoutes';
+import { IntegrityError } from './storage';
+
+export interface ServerGuards {
+  listenHost: string;
+  allowHosts: readonly string[];
+  token: string | undefined;
+}
+
+const PING_PATH = '/monitor/ping';
+
+export function agentRoutes(agent: AgentContext): Route[] {
+  const bind =
+    <T>(handler: (agent: AgentContext, ctx: RequestContext) => T) =>
+    (ctx: RequestContext): T =>
+      handler(agent, ctx);
+  return [
+    { pattern: PING_PATH, handlers: { GET: ping } },
+    { pattern: '/monitor/status', handlers: { GET: bind(status) } },
+    { pattern: '/v1/jobs', handlers: { GET: bind(runningJobs) } },
+    { pattern: '/v1/jobs/:name/run', handlers: { POST: bind(runJob) } },
+    { pattern: '/v1/storage/manifests', handlers: { GET: bind(storage.listManifests), POST: bind(storage.storeManifest) } },
+    {
+      pattern: '/v1/storage/manifests/:name',
+      handlers: { GET: bind(storage.getManifest), DELETE: bind(storage.deleteManifest) },
+    },
+    { pattern: '/v1/storage/manifests/:name/executables', handlers: { GET: bind(storage.listExecutables) } },
+    {
+      pattern: '/v1/storage/manifests/:name/executable/:version',
+      handlers: {
+        GET: bind(storage.getExecutable),
+        PUT: bind(storage.putExecutable),
+        DELETE: bind(storage.deleteExecutable),
+      },
+    },
+  ];
+}
+
+export function createAgentServer(agent: AgentContext, guards: ServerGuards): Server {
+  const router = new Router(agentRoutes(agent));
+  const hostAccepted = makeHostCheck(guards.listenHost, guards.allowHosts);
+  const tokenAccepted = guards.token === undefined ? undefined : makeTokenCheck(guards.token);
+
+  const dispatch = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = req.url ?? '/';
+    const queryStart = url.indexOf('?');
+    const pathname = queryStart < 0 ? url : url.slice(0, queryStart);
+    const method = req.method ?? 'GET';
+    if (!hostAccepted(req.headers.host)) throw hostRefused(req.headers.host, guards.listenHost);
+    const isPing = pathname === PING_PATH && (method === 'GET' || method === 'HEAD');
+    if (tokenAccepted && !isPing && !tokenAccepted(req.headers.authorization)) throw tokenRefused(req.headers.authorization);
+    const match = router.match(pathname);
+    if (!match) throw new HttpError(404, `there is no route ${pathname}; see the agent API for its routes (e.g. GET /v1/storage/manifests)`);
+    const chosen = handlerFor(match.route, method);
+    if (!chosen) {
+      throw new HttpError(405, `${method} is not allowed on ${pathname}; use ${match.allow}`, { allow: match.allow });
+    }
+    const queryVersion = queryStart < 0 ? undefined : (new URLSearchParams(url.slice(queryStart + 1)).get('version') ?? undefined);
+    const ctx: RequestContext = {
+      req,
+      res,
+      head: chosen.head,
+      name: match.rawName === undefined ? '' : checkedParam(match.rawName, 'name', checkFullyQualifiedName),
+      version: checkedVersion(match.rawVersion, queryVersion),
+    };
+    await chosen.handler(ctx);
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const startedAt = Date.now();
+    res.once('close', () => {
+      // Debug level: a busy agent must not pay for a log line per job unless asked to.
+      agent.log('debug', 'request', {
+        method: req.method,
+        path: req.url,
+        status: res.writableFinished ? res.statusCode : 'client closed',
+        ms: Date.now() - startedAt,
+      });
+    });
+    dispatch(req, res).catch((error: unknown) => answerError(agent, req, res, error));
+  };
+
+  return createServer(onRequest);
+}
+
+function answerError(agent: AgentContext, req: IncomingMessage, res: ServerResponse, error: unknown): void {
+  if (error instanceof ClientGoneError || res.headersSent || res.destroyed) {
+    // Nobody to answer, or a response already under way that can no longer change its status.
+    if (!res.writableFinished) res.destroy();
+    return;
+  }
+  if (error instanceof HttpError) {
+    sendError(res, error.status, error.message, error.headers);
+    if (error instanceof BodyTooLargeError) closeAfterResponse(req, res);
+    return;
+  }
+  if (error instanceof IntegrityError) return sendError(res, 500, `${error.message}; it was not served or run`);
+  agent.log('error', 'request failed', { method: req.method, path: req.url, error: errorText(error) });
+  sendError(res, 500, `the agent failed on this request (${errorText(error)}); see the agent log`);
+}
+
+/**
+ * After a 413 the rest of the body stays unread. The response goes out first (with
+ * `Connection: close`); the connection is then ended, which stops the upload.
+ */
+function closeAfterResponse(req: IncomingMessage, res: ServerResponse): void {
+  res.once('finish', () => req.socket.end());
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function checkedParam(raw: string, what: string, check: (value: string) => string | undefined): string {
+  let value: string;
+  try {
+    value = decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, `the ${what} in the path is not valid percent-encoding; send it as plain ASCII`);
+  }
+  const problem = check(value);
+  if (problem !== undefined) throw new HttpError(400, problem);
+  return value;
+}
+
+function checkedVersion(pathVersion: string | undefined, queryVersion: string | undefined): string | undefined {
+  if (pathVersion !== undefined) return checkedParam(pathVersion, 'version', checkVersion);
+  if (queryVersion === undefined) return undefined;
+  const problem = checkVersion(queryVersion);
+  if (problem !== undefined) throw new HttpError(400, `?version=: ${problem}`);
+  return queryVersion;
+}
+
+function hostRefused(host: string | undefined, listenHost: string): HttpError {
+  const shown = host === undefined ? 'a request without a Host header' : `Host '${host.slice(0, 100)}'`;
+  return new HttpError(
+    403,
+    `${shown} is not accepted by this agent; address it as ${listenHost} or localhost, or start it with --allow-host NAME`,
+  );
+}
+
+function tokenRefused(authorization: string | undefined): HttpError {
+  const problem = authorization === undefined ? 'this agent needs a token' : 'the token was refused';
+  return new HttpError(401, `${problem}; send the agent's token as 'Authorization: Bearer <token>'`, {
+    'www-authenticate': 'Bearer realm="serval"',
+  });
+}
