@@ -103,7 +103,7 @@ function inspect(bytes: Uint8Array, target: BinaryTarget, report: Report): WasmI
     return inspectWasm(bytes);
   } catch (error) {
     if (!(error instanceof WasmFormatError)) throw error;
-    report('binary-invalid-module', 'error', `${target.resolved} is not a valid WebAssembly module: ${error.message} Rebuild it.`);
+    report('binary-invalid-module', 'error', `${target.resolved} is not a valid WebAssembly module: ${error.message}`);
     return undefined;
   }
 }

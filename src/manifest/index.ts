@@ -19,7 +19,7 @@ export {
   suggestNamespace,
   suggestVersion,
 } from './names';
-export { locateKeys } from './locate';
+export { locateKeys, rangeEnd } from './locate';
 export type { KeyLocation, KeyLocations, ValueLocation } from './locate';
 export { checkManifest } from './rules';
 export { checkBinary } from './binary';

@@ -108,6 +108,22 @@ class Cursor {
   }
 }
 
+/**
+ * The line and column where `range` ends in `text`, for ranges whose length runs over line breaks
+ * (multi-line strings, arrays). Editors with offset conversion (VS Code's `positionAt`) need not.
+ */
+export function rangeEnd(text: string, range: TextRange): { line: number; column: number } {
+  let line = range.line;
+  let lineStart = 0;
+  for (let i = 0; i < range.line; i++) lineStart = text.indexOf('\n', lineStart) + 1;
+  const end = lineStart + range.column + range.length;
+  for (let i = text.indexOf('\n', lineStart); i >= 0 && i < end; i = text.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return { line, column: end - lineStart };
+}
+
 /** Locates the top-level keys of `text`. Never throws. */
 export function locateKeys(text: string): KeyLocations {
   const cursor = new Cursor(text);

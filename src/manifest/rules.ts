@@ -98,7 +98,9 @@ function reportMissing(context: RuleContext, info: KeyInfo): void {
 
 function reportWrongType(context: RuleContext, info: KeyInfo, value: unknown): void {
   const location = context.location(info.key);
-  const range = location?.fromHeader ? location.keyRange : context.valueRange(info.key);
+  // `[name]` or `name.first = ...` make a table out of the key itself: underline the key there.
+  const definedAsTable = location !== undefined && (location.fromHeader || location.path.length > 1);
+  const range = definedAsTable ? location.keyRange : context.valueRange(info.key);
   const expected = info.type === 'string' ? 'a string' : 'an array of strings';
   const hint =
     info.type === 'string[]' && typeof value === 'string' ? ` Put it in brackets: ${info.key} = [${JSON.stringify(value)}]` : '';

@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { locateKeys } from '../../src/manifest/locate';
+import { locateKeys, rangeEnd } from '../../src/manifest/locate';
 import { rangeOf } from './manifestTestText';
 
 describe('locateKeys', () => {
@@ -88,5 +88,13 @@ describe('locateKeys', () => {
     const keys = locateKeys('name = "open\nversion = "1"\n');
     assert.deepStrictEqual(keys.get('name')?.value.text, '"open');
     assert.deepStrictEqual(keys.get('version')?.value.text, '"1"');
+  });
+
+  it('rangeEnd finds where a value that spans lines ends', () => {
+    const text = 'a = 1\r\nlist = [\r\n  "x",\r\n]  # end\r\n';
+    const range = locateKeys(text).get('list')?.valueRange;
+    assert.ok(range);
+    assert.deepStrictEqual(rangeEnd(text, range), { line: 3, column: 1 });
+    assert.deepStrictEqual(rangeEnd(text, { line: 0, column: 4, length: 1 }), { line: 0, column: 5 });
   });
 });

@@ -75,6 +75,11 @@ const CASES: Case[] = (() => {
   text = `${VALID_MANIFEST}[name]\nfirst = "x"\n`.replace('name = "loudify"\n', '');
   add('a table where a string belongs underlines the header key', text, ['wrong-type', 'error', 'name', 'it is a table', 'name', 2]);
 
+  text = withLine('name', 'name.first = "loud"');
+  add('a dotted key that makes a table of a string key underlines the key', text, [
+    'wrong-type', 'error', 'name.first', "'name' must be a string", 'name',
+  ]);
+
   text = withLine('binary', 'binary = "/home/me/job.wasm"');
   add('an absolute binary path is a warning', text, ['invalid-binary', 'warning', '"/home/me/job.wasm"', 'absolute path', 'binary']);
 
