@@ -16,18 +16,21 @@ export async function newManifest(folder?: vscode.Uri): Promise<void> {
   }
   const uri = vscode.Uri.joinPath(target, 'manifest.toml');
   if (await exists(uri)) {
-    const open = 'Open It';
-    const choice = await vscode.window.showWarningMessage(
-      `${vscode.workspace.asRelativePath(uri)} already exists; Serval does not overwrite it.`,
-      open,
-    );
-    if (choice === open) await vscode.window.showTextDocument(uri);
+    offerToOpen(uri); // not awaited: the command is done, the message waits for the user
     return;
   }
   const body = await manifestSnippet();
   await vscode.workspace.fs.writeFile(uri, new Uint8Array());
   const editor = await vscode.window.showTextDocument(uri);
   await editor.insertSnippet(new vscode.SnippetString(body), new vscode.Position(0, 0));
+}
+
+function offerToOpen(uri: vscode.Uri): void {
+  const open = 'Open It';
+  const message = `${vscode.workspace.asRelativePath(uri)} already exists; Serval does not overwrite it.`;
+  void vscode.window.showWarningMessage(message, open).then(async (choice) => {
+    if (choice === open) await vscode.window.showTextDocument(uri);
+  });
 }
 
 async function pickFolder(): Promise<vscode.Uri | undefined> {
