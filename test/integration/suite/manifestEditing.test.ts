@@ -142,7 +142,7 @@ describe('manifest editing', function () {
     const document = await openManifest(GOOD.replace('"sh.serval"', '"sh..serval"'));
     await diagnosticsWhen(document.uri, (all) => all.some((d) => codeOf(d) === 'invalid-namespace'), 'invalid-namespace');
     const edit = new vscode.WorkspaceEdit();
-    edit.replace(document.uri, new vscode.Range(1, 13, 1, 24), '"sh.serval"');
+    edit.replace(document.uri, new vscode.Range(1, 12, 1, 24), '"sh.serval"');
     assert.ok(await vscode.workspace.applyEdit(edit));
     await diagnosticsWhen(document.uri, (all) => all.length === 0, 'the namespace diagnostic to go away');
 
@@ -231,7 +231,10 @@ describe('manifest editing', function () {
     fs.mkdirSync(folder);
     await vscode.commands.executeCommand('serval.newManifest', vscode.Uri.file(folder));
     const editor = await waitFor(
-      () => vscode.window.activeTextEditor?.document.uri.fsPath === path.join(folder, 'manifest.toml') && vscode.window.activeTextEditor,
+      () => {
+        const active = vscode.window.activeTextEditor;
+        return active?.document.uri.fsPath === path.join(folder, 'manifest.toml') ? active : undefined;
+      },
       { message: 'the new manifest to open' },
     );
     const text = editor.document.getText();
