@@ -1,0 +1,290 @@
+/**
+ * The job runner: a warm pool of worker threads, each running one WASI job at a time.
+ *
+ * - Each executable is checked, memory-capped and compiled once per content key (an LRU of
+ *   compiled modules; concurrent first runs share one compile). A compiled Module is posted to a
+ *   worker once and kept there, so the hot path posts only the key and stdin.
+ * - The time limit and aborts terminate() the worker (the only way to stop a spinning guest) and
+ *   a fresh worker takes its place; what the job printed is in shared memory and survives.
+ * - A worker that dies ends only its own job.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { LruMap } from './lru';
+import { type PreparedModule, prepareJobModule } from './prepare';
+import type { ResultMessage, RunMessage, WorkerSetup } from './protocol';
+import { createSharedOutput, readSharedOutput, resetSharedOutput } from './sharedOutput';
+import type { JobLimits, JobOutcome, JobRequest } from './types';
+
+export { runInProcess } from './inProcess';
+export { prepareJobModule } from './prepare';
+
+/** Built next to this file by both tsc (out/src/agent/runner/) and esbuild (dist/). */
+const WORKER_SCRIPT = path.join(__dirname, 'jobWorker.js');
+const DEFAULT_COMPILED_MODULES = 64;
+
+export interface JobRunnerOptions {
+  limits: JobLimits;
+  /** Worker threads; default: os.availableParallelism(). */
+  workers?: number;
+  /** Compiled modules kept (and per worker); default 64. */
+  compiledModules?: number;
+}
+
+/** A job handed to a worker, or waiting for one. */
+interface Task {
+  key: string;
+  module: WebAssembly.Module;
+  stdin: Uint8Array;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+  resolve(outcome: JobOutcome): void;
+  reject(reason: unknown): void;
+  startedAt: number;
+}
+
+/** One worker thread with its output buffers and what it has been told. */
+interface Slot {
+  worker: Worker;
+  setup: WorkerSetup;
+  /** Keys whose module this worker holds, in LRU order (mirrors the worker's map). */
+  modules: LruMap<string, true>;
+  task?: Task;
+  timer?: NodeJS.Timeout;
+  /** Set once the pool terminates it on purpose: its exit is then no crash. */
+  retired: boolean;
+  lastError?: string;
+}
+
+export class JobRunner {
+  private readonly limits: JobLimits;
+  private readonly moduleCapacity: number;
+  private readonly slots = new Set<Slot>();
+  private readonly idle: Slot[] = [];
+  private readonly queue: Task[] = [];
+  private readonly compiled: LruMap<string, PreparedModule>;
+  private readonly compiling = new Map<string, Promise<PreparedModule>>();
+  private busy = 0;
+  private closed = false;
+
+  constructor(options: JobRunnerOptions) {
+    this.limits = options.limits;
+    this.moduleCapacity = options.compiledModules ?? DEFAULT_COMPILED_MODULES;
+    this.compiled = new LruMap(this.moduleCapacity);
+    const count = Math.max(1, options.workers ?? os.availableParallelism());
+    for (let i = 0; i < count; i++) this.spawn();
+  }
+
+  /** Jobs running in a worker right now (not counting queued ones). */
+  get running(): number {
+    return this.busy;
+  }
+
+  /**
+   * Runs a job to one of its outcomes. Rejects when the signal aborts it (with the signal's
+   * reason), when loadBytes fails, or when the runner is closed.
+   */
+  async run(job: JobRequest): Promise<JobOutcome> {
+    this.throwIfClosed();
+    job.signal?.throwIfAborted();
+    const preparedAt = performance.now();
+    const prepared = await this.prepare(job);
+    if (!prepared.ok) return { kind: 'not-runnable', message: prepared.message, durationMs: performance.now() - preparedAt };
+    this.throwIfClosed();
+    job.signal?.throwIfAborted();
+    return new Promise<JobOutcome>((resolve, reject) => {
+      this.enqueue({ key: job.key, module: prepared.module, stdin: job.stdin, signal: job.signal, resolve, reject, startedAt: 0 });
+    });
+  }
+
+  /** Ends every job (queued or running: their promises reject) and stops the workers. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const error = new Error('the job runner was closed before the job finished');
+    for (const task of this.queue.splice(0)) this.settle(task, () => task.reject(error));
+    const stopping = [...this.slots].map((slot) => {
+      if (slot.task) this.detach(slot, (task) => task.reject(error));
+      return this.retire(slot);
+    });
+    this.idle.length = 0;
+    await Promise.all(stopping);
+  }
+
+  // ---- compiling --------------------------------------------------------------------------
+
+  private prepare(job: JobRequest): PreparedModule | Promise<PreparedModule> {
+    const cached = this.compiled.get(job.key);
+    if (cached) return cached;
+    let pending = this.compiling.get(job.key);
+    if (!pending) {
+      pending = job.loadBytes().then((bytes) => prepareJobModule(bytes, this.limits.memoryBytes));
+      this.compiling.set(job.key, pending);
+      // A refusal is cached like a module (the content behind a key never changes); a failed
+      // load is not, so the next run tries again.
+      const key = job.key;
+      pending.then(
+        (prepared) => {
+          this.compiled.set(key, prepared);
+          this.compiling.delete(key);
+        },
+        () => this.compiling.delete(key),
+      );
+    }
+    return pending;
+  }
+
+  // ---- scheduling -------------------------------------------------------------------------
+
+  private enqueue(task: Task): void {
+    if (task.signal) {
+      task.onAbort = () => this.abort(task);
+      task.signal.addEventListener('abort', task.onAbort, { once: true });
+    }
+    const slot = this.idle.pop();
+    if (slot) this.dispatch(slot, task);
+    else this.queue.push(task);
+  }
+
+  private dispatch(slot: Slot, task: Task): void {
+    slot.task = task;
+    this.busy++;
+    resetSharedOutput(slot.setup.stdout);
+    resetSharedOutput(slot.setup.stderr);
+    const message: RunMessage = { key: task.key, stdin: task.stdin };
+    if (!slot.modules.get(task.key)) {
+      message.module = task.module;
+      const evicted = slot.modules.set(task.key, true);
+      if (evicted.length > 0) message.evict = evicted;
+    }
+    slot.timer = setTimeout(() => this.timeOut(slot), this.limits.timeoutMs);
+    slot.worker.ref();
+    task.startedAt = performance.now();
+    slot.worker.postMessage(message);
+  }
+
+  /** A slot is free: give it the next queued job, or let it idle (without keeping the process alive). */
+  private release(slot: Slot): void {
+    const next = this.queue.shift();
+    if (next) {
+      this.dispatch(slot, next);
+    } else {
+      slot.worker.unref();
+      this.idle.push(slot);
+    }
+  }
+
+  /** Takes the slot's task off it (timer, abort listener, count) and hands it to `end`. */
+  private detach(slot: Slot, end: (task: Task) => void): void {
+    const task = slot.task;
+    if (!task) return;
+    clearTimeout(slot.timer);
+    slot.task = undefined;
+    slot.timer = undefined;
+    this.busy--;
+    this.settle(task, end);
+  }
+
+  private settle(task: Task, end: (task: Task) => void): void {
+    if (task.onAbort) task.signal?.removeEventListener('abort', task.onAbort);
+    end(task);
+  }
+
+  // ---- how a job ends -----------------------------------------------------------------------
+
+  private onResult(slot: Slot, result: ResultMessage): void {
+    // A result that crosses a timeout or abort belongs to a job that has already ended.
+    if (slot.retired || !slot.task) return;
+    const { stdout, stderr } = this.outputOf(slot);
+    this.detach(slot, (task) => {
+      const durationMs = performance.now() - task.startedAt;
+      task.resolve(
+        result.kind === 'exited'
+          ? { kind: 'exited', exitCode: result.exitCode, outputLimited: result.outputLimited, stdout, stderr, durationMs }
+          : { kind: 'trapped', trap: result.trap, stdout, stderr, durationMs },
+      );
+    });
+    this.release(slot);
+  }
+
+  private timeOut(slot: Slot): void {
+    const { stdout, stderr } = this.outputOf(slot);
+    this.detach(slot, (task) => {
+      const durationMs = performance.now() - task.startedAt;
+      task.resolve({ kind: 'timed-out', limitMs: this.limits.timeoutMs, stdout, stderr, durationMs });
+    });
+    this.replace(slot);
+  }
+
+  private abort(task: Task): void {
+    const reason = task.signal?.reason;
+    const queued = this.queue.indexOf(task);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      task.reject(reason);
+      return;
+    }
+    for (const slot of this.slots) {
+      if (slot.task !== task) continue;
+      this.detach(slot, () => task.reject(reason));
+      this.replace(slot);
+      return;
+    }
+  }
+
+  /** The worker died on its own (an uncaught error in the thread): end its job, start another. */
+  private onCrash(slot: Slot, exitCode: number): void {
+    if (slot.retired) return;
+    const { stdout, stderr } = this.outputOf(slot);
+    const cause = slot.lastError ?? `exit code ${exitCode}`;
+    this.detach(slot, (task) => {
+      const durationMs = performance.now() - task.startedAt;
+      task.resolve({ kind: 'trapped', trap: `the job's worker thread stopped unexpectedly (${cause})`, stdout, stderr, durationMs });
+    });
+    const idleIndex = this.idle.indexOf(slot);
+    if (idleIndex >= 0) this.idle.splice(idleIndex, 1);
+    this.replace(slot);
+  }
+
+  private outputOf(slot: Slot): { stdout: Uint8Array; stderr: Uint8Array } {
+    return { stdout: readSharedOutput(slot.setup.stdout), stderr: readSharedOutput(slot.setup.stderr) };
+  }
+
+  // ---- workers ------------------------------------------------------------------------------
+
+  private spawn(): Slot {
+    const setup: WorkerSetup = {
+      stdout: createSharedOutput(this.limits.outputBytes),
+      stderr: createSharedOutput(this.limits.outputBytes),
+    };
+    const worker = new Worker(WORKER_SCRIPT, { workerData: setup });
+    const slot: Slot = { worker, setup, modules: new LruMap(this.moduleCapacity), retired: false };
+    // Idle (and so given jobs) only once running: a job's time limit must not include a thread's start.
+    worker.once('online', () => {
+      if (!this.closed && !slot.retired) this.release(slot);
+    });
+    worker.on('message', (result: ResultMessage) => this.onResult(slot, result));
+    worker.on('error', (error) => (slot.lastError = error.message));
+    worker.on('exit', (code) => this.onCrash(slot, code));
+    worker.unref();
+    this.slots.add(slot);
+    return slot;
+  }
+
+  /** Terminates the slot's worker (in the background) and starts a fresh one in its place. */
+  private replace(slot: Slot): void {
+    void this.retire(slot);
+    if (!this.closed) this.spawn();
+  }
+
+  private async retire(slot: Slot): Promise<void> {
+    slot.retired = true;
+    this.slots.delete(slot);
+    await slot.worker.terminate();
+  }
+
+  private throwIfClosed(): void {
+    if (this.closed) throw new Error('the job runner is closed; start the agent again to run jobs');
+  }
+}
