@@ -158,13 +158,14 @@ describe('AgentClient against a real agent', function () {
   });
 
   it('throws NotFoundError with the agent message for an unknown job, manifest or executable', async () => {
-    for (const call of [
-      client.run('test.client.nothing_here', ''),
-      client.getManifest('test.client.nothing_here'),
-      client.getExecutable('sh.serval.loudify', '9.9.9'),
-      client.listExecutables('test.client.nothing_here'),
-    ]) {
-      const error = await errorOf(call);
+    const calls = [
+      () => client.run('test.client.nothing_here', ''),
+      () => client.getManifest('test.client.nothing_here'),
+      () => client.getExecutable('sh.serval.loudify', '9.9.9'),
+      () => client.listExecutables('test.client.nothing_here'),
+    ];
+    for (const call of calls) {
+      const error = await errorOf(call());
       assert.ok(error instanceof NotFoundError, `${error.name}: ${error.message}`);
       assert.ok(error.message.length > 0 && !error.message.includes('\n'));
     }
