@@ -29,7 +29,7 @@ export function parseCommandArgs<O extends Options>(command: string, args: strin
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(firstLine(error), command);
+    throw new UsageError(parseErrorMessage(error), command);
   }
   if (parsed.positionals.length > maxPositionals) {
     throw new UsageError(`too many arguments: ${parsed.positionals.slice(maxPositionals).join(' ')}`, command);
@@ -60,6 +60,12 @@ export function integerOption(value: string | undefined, option: string, min: nu
     throw new UsageError(`--${option} must be a whole number from ${min} to ${max}, not "${value}"`, command);
   }
   return number;
+}
+
+/** parseArgs explains at length ("… place it at the end of the command after '--' …"): keep the first sentence. */
+function parseErrorMessage(error: unknown): string {
+  const sentence = firstLine(error).split(/\. /, 1)[0] ?? '';
+  return sentence.charAt(0).toLowerCase() + sentence.slice(1);
 }
 
 function firstLine(error: unknown): string {

@@ -5,6 +5,7 @@ import type { AgentOptions } from '../../agent/types';
 import { DEFAULT_JOB_LIMITS } from '../../agent/runner/types';
 import { integerOption, parseCommandArgs } from '../args';
 import type { Command } from '../command';
+import { CliError } from '../errors';
 import { EXIT } from '../exitCodes';
 import { writeFully, type CliIo } from '../io';
 
@@ -48,7 +49,9 @@ Options:
   async run(args, { io, signal }) {
     const { values } = parseCommandArgs('agent', args, AGENT_OPTIONS, 0);
     const options = agentOptionsFrom(values, io);
-    const agent = await startAgent(options);
+    const agent = await startAgent(options).catch((error: unknown) => {
+      throw listenError(error, options) ?? error;
+    });
     await writeFully(io.stdout, `listening on ${agent.url}\n`);
     const signalName = await stopRequested(signal);
     await writeFully(io.stderr, `${signalName}: stopping the agent\n`);
@@ -76,6 +79,19 @@ function agentOptionsFrom(values: AgentValues, io: CliIo): AgentOptions {
     },
     maxBodyBytes: number('max-body-bytes', 1, 2 ** 32) ?? DEFAULT_MAX_BODY_BYTES,
   };
+}
+
+/** A clear message for the usual reasons an agent cannot listen; undefined for the others. */
+function listenError(error: unknown, { host, port }: AgentOptions): CliError | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE') {
+    return new CliError(`port ${port} on ${host} is already in use: stop what uses it, or pick another with --port (0 = any free port)`);
+  }
+  if (code === 'EACCES') return new CliError(`not allowed to listen on ${host}:${port}: pick a port above 1023 with --port`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+    return new CliError(`cannot listen on ${host}: it is not an address of this machine (use 127.0.0.1, or 0.0.0.0 for all)`);
+  }
+  return undefined;
 }
 
 /** The per-user data folder of the platform, as other tools use it. */
