@@ -17,6 +17,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { AgentClient } from '../src/client/client';
 import { checkManifest } from '../src/manifest';
 import { bareRunner } from './bare';
@@ -101,12 +102,17 @@ function latencyRow(what: string, valueMs: number, baselineMs: number): Row {
 
 async function throughputRow(url: string): Promise<Row> {
   const keepAlive = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const cpuBefore = process.cpuUsage();
+  const wallBefore = performance.now();
   const { perSecond, done } = await throughput(() => postRun(url, keepAlive), CONCURRENCY, LOAD);
+  // The load generator shares the machine with the agent: show what it took, to read the number right.
+  const cpu = process.cpuUsage(cpuBefore);
+  const generatorShare = (cpu.user + cpu.system) / 1000 / (performance.now() - wallBefore);
   keepAlive.destroy();
   return {
     what: `throughput, ${CONCURRENCY} clients (${done} jobs)`,
     value: `${Math.round(perSecond)} jobs/s`,
-    baseline: '',
+    baseline: `(load generator: ${Math.round(generatorShare * 100)}% of a CPU)`,
     ratio: '',
     target: `>= ${TARGETS.jobsPerSecond}`,
     ok: perSecond >= TARGETS.jobsPerSecond,
@@ -168,6 +174,7 @@ function printTable(rows: readonly Row[]): void {
   const lines = table.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
   console.log(`Serval bench: node ${process.version}, ${os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? 'unknown CPU'}`);
   console.log(lines.join('\n'));
+  console.log(`load average while measuring: ${os.loadavg().map((load) => load.toFixed(2)).join(' ')} (other work on the machine skews the numbers)`);
 }
 
 main().catch((error: unknown) => {
