@@ -217,6 +217,14 @@ describe('serval CLI end to end: agent, store, run', function () {
     assert.match(stdout, /sh\.serval\.loudify/);
   });
 
+  it('says so when the port is taken by another agent', async () => {
+    const port = new URL(agent.url).port;
+    const { code, stdout, stderr } = await serval(['agent', '--port', port, '--storage', storage]);
+    assert.equal(code, 1);
+    assert.equal(stdout, '');
+    assert.match(stderr, new RegExp(`^serval: port ${port} on 127\\.0\\.0\\.1 is already in use: .*--port`, 'm'));
+  });
+
   it('stops on SIGTERM with exit code 0', async () => {
     const exited = new Promise<number | null>((resolve) => agent.child.once('exit', (code) => resolve(code)));
     agent.child.kill('SIGTERM');
