@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startAgent } from '../../agent';
+import { startAgent, stderrLog } from '../../agent';
 import type { AgentOptions } from '../../agent/types';
 import { DEFAULT_JOB_LIMITS } from '../../agent/runner/types';
 import { integerOption, parseCommandArgs } from '../args';
@@ -54,7 +54,7 @@ Options:
     });
     await writeFully(io.stdout, `listening on ${agent.url}\n`);
     const signalName = await stopRequested(signal);
-    await writeFully(io.stderr, `${signalName}: stopping the agent\n`);
+    options.log?.('info', 'stopping the agent', { signal: signalName });
     await agent.close();
     return EXIT.ok;
   },
@@ -67,6 +67,8 @@ function agentOptionsFrom(values: AgentValues, io: CliIo): AgentOptions {
     integerOption(values[option] as string | undefined, option, min, max, 'agent');
   const memoryMb = number('job-memory-mb', 1, 4096);
   return {
+    // One log format on stderr, the agent's JSON lines, so that the extension can parse them all.
+    log: stderrLog(),
     host: values.host ?? '127.0.0.1',
     port: number('port', 0, 65535) ?? DEFAULT_PORT,
     storageDir: path.resolve(io.cwd, values.storage ?? defaultStorageDir(io.env)),
