@@ -58,7 +58,7 @@ interface Answer {
   body: Uint8Array;
 }
 
-interface RequestInit {
+interface Exchange {
   method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
   body?: Uint8Array;
   headers?: Record<string, string>;
@@ -187,7 +187,7 @@ export class AgentClient {
     throw this.errorOf(answer);
   }
 
-  private async expect(status: number, path: string, init: RequestInit): Promise<Answer> {
+  private async expect(status: number, path: string, init: Exchange): Promise<Answer> {
     const answer = await this.request(path, init);
     this.ensureStatus(answer, status);
     return answer;
@@ -202,7 +202,7 @@ export class AgentClient {
   }
 
   /** One HTTP exchange, body read in full; transport failures become typed errors here. */
-  private async request(path: string, init: RequestInit): Promise<Answer> {
+  private async request(path: string, init: Exchange): Promise<Answer> {
     const callerSignal = init.call?.signal;
     const timeoutMs = init.call?.timeoutMs ?? (init.noDefaultTimeout ? undefined : this.defaultTimeoutMs);
     const timeoutSignal = timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined;
