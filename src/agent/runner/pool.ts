@@ -152,7 +152,10 @@ export class JobRunner {
     this.busy++;
     resetSharedOutput(slot.setup.stdout);
     resetSharedOutput(slot.setup.stderr);
-    const message: RunMessage = { key: task.key, stdin: task.stdin };
+    // One exact copy, transferred: posting the caller's view would clone its whole backing
+    // buffer (8 KiB for a pooled Buffer), and transferring it would detach the caller's bytes.
+    const stdin = new Uint8Array(task.stdin);
+    const message: RunMessage = { key: task.key, stdin };
     if (!slot.modules.get(task.key)) {
       message.module = task.module;
       const evicted = slot.modules.set(task.key, true);
@@ -161,7 +164,7 @@ export class JobRunner {
     slot.timer = setTimeout(() => this.timeOut(slot), this.limits.timeoutMs);
     slot.worker.ref();
     task.startedAt = performance.now();
-    slot.worker.postMessage(message);
+    slot.worker.postMessage(message, [stdin.buffer]);
   }
 
   /** A slot is free: give it the next queued job, or let it idle (without keeping the process alive). */
@@ -267,7 +270,6 @@ export class JobRunner {
     worker.on('message', (result: ResultMessage) => this.onResult(slot, result));
     worker.on('error', (error) => (slot.lastError = error.message));
     worker.on('exit', (code) => this.onCrash(slot, code));
-    worker.unref();
     this.slots.add(slot);
     return slot;
   }
