@@ -148,6 +148,19 @@ describe('JobRunner', function () {
       assert.equal(loads, 1, 'a later run uses the compiled module');
     });
 
+    it('stays correct when its caches evict modules (more executables than the cache holds)', async () => {
+      const runner = new JobRunner({ limits: DEFAULT_JOB_LIMITS, workers: 1, compiledModules: 2 });
+      runners.push(runner);
+      const names = ['hello', 'uppercase', 'exit-code'];
+      for (let round = 0; round < 3; round++) {
+        for (const name of names) {
+          const outcome = expectExited(await runner.run(watJob(name, 'abc')));
+          const expected = { hello: 'hello, world\n', uppercase: 'ABC', 'exit-code': 'to stdout\n' }[name];
+          assert.equal(text(outcome.stdout), expected, `${name} in round ${round}`);
+        }
+      }
+    });
+
     it('keeps a refusal for its key too', async () => {
       const runner = runnerWith();
       const job = watJob('no-start');
