@@ -23,6 +23,8 @@ export { prepareJobModule } from './prepare';
 /** Built next to this file by both tsc (out/src/agent/runner/) and esbuild (dist/). */
 const WORKER_SCRIPT = path.join(__dirname, 'jobWorker.js');
 const DEFAULT_COMPILED_MODULES = 64;
+/** setTimeout fires at once for delays past 2^31-1 ms; a longer limit is as good as none. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
 export interface JobRunnerOptions {
   limits: JobLimits;
@@ -161,7 +163,7 @@ export class JobRunner {
       const evicted = slot.modules.set(task.key, true);
       if (evicted.length > 0) message.evict = evicted;
     }
-    slot.timer = setTimeout(() => this.timeOut(slot), this.limits.timeoutMs);
+    slot.timer = setTimeout(() => this.timeOut(slot), Math.min(this.limits.timeoutMs, LONGEST_TIMER_MS));
     slot.worker.ref();
     task.startedAt = performance.now();
     slot.worker.postMessage(message, [stdin.buffer]);
