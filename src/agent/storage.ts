@@ -87,6 +87,7 @@ export class Storage {
   private readonly jobs = new Map<string, StoredJob>();
   /** Mutations run one after another, so disk and memory never disagree about their order. */
   private mutationQueue: Promise<unknown> = Promise.resolve();
+  private lastStoredAtMs = 0;
 
   private constructor(
     readonly location: string,
@@ -156,8 +157,10 @@ export class Storage {
   async verifyExecutable(info: ExecutableInfo, fqName: string): Promise<void> {
     const stream = cacache.get.stream.byDigest(this.location, info.integrity, { size: info.size });
     try {
-      // Draining the stream runs cacache's integrity check at its end.
-      await stream.promise();
+      // Draining the stream (data dropped) runs cacache's integrity check at its end.
+      const ended = stream.promise();
+      stream.resume();
+      await ended;
     } catch (error) {
       throw this.translateReadError(error, `executable ${fqName} ${info.version}`);
     }
@@ -247,7 +250,9 @@ export class Storage {
   private async putContent(key: string, bytes: Uint8Array, metadata: EntryMetadata): Promise<ContentRef> {
     const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     // The same time goes to the index entry and to memory, so a reload lists the same stored_at.
-    const storedAtMs = Date.now();
+    // Strictly increasing, so "newest first" and "stored last" never depend on a same-ms tie.
+    const storedAtMs = Math.max(Date.now(), this.lastStoredAtMs + 1);
+    this.lastStoredAtMs = storedAtMs;
     // cacache hashes the data itself; asking for sha256 keeps integrities in the API's form.
     const options: cacache.put.Options & { time: number } = { algorithms: [ALGORITHM], metadata, time: storedAtMs };
     const integrity = await cacache.put(this.location, key, data, options);
@@ -313,6 +318,7 @@ export class Storage {
         this.log('warn', 'ignoring a storage entry this agent did not write', { key: entry.key });
         continue;
       }
+      this.lastStoredAtMs = Math.max(this.lastStoredAtMs, entry.time);
       if (meta.kind === 'latest') {
         pointers.set(meta.name, meta.version);
       } else if (await this.contentIsIntact(entry, meta)) {
