@@ -90,7 +90,7 @@ export function outcomeResponse(outcome: JobOutcome): JobResponse {
     case 'timed-out':
       return textResponse(504, `job ran past its time limit of ${outcome.limitMs} ms`, { ...duration, 'serval-limit': 'time' });
     case 'not-runnable':
-      return textResponse(422, `the stored executable cannot run as a job: ${outcome.message}`, duration);
+      return textResponse(422, `the stored executable cannot run as a job. ${outcome.message}`, duration);
   }
 }
 
