@@ -17,10 +17,18 @@ export function describeAgentError(error: unknown, agentLabel: string): string {
     return `${agentLabel} refused the request (${error.message}). Start it with --allow-host for the name in serval.agent.url.`;
   }
   if (error instanceof AgentUnreachableError) {
-    return `Cannot reach ${agentLabel}: ${error.message.split(': start one')[0]}. Check that it runs and that "serval.agent.url" is right, or switch agents, then retry.`;
+    // The client's own hint is for the CLI (`serval agent`); say what to do in the editor instead.
+    const what = capitalise(error.message.split(': start one')[0]);
+    return agentLabel === 'the local agent'
+      ? `${what}. Restart the local agent ("Serval: Restart Local Agent"), then retry.`
+      : `${what}. Check that the agent runs and that "serval.agent.url" is right (or switch agents), then retry.`;
   }
   if (error instanceof AgentClientError || error instanceof Error) return error.message;
   return String(error);
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** An error whose message is already meant for the user: shown as is, without a stack in the log. */
