@@ -120,7 +120,7 @@ export function manifestText(name: string, version: string, extra = ''): string 
 }
 
 /** Stores a manifest and its executable through the API; returns the executable's integrity. */
-export async function storeJob(agent: TestAgent, name: string, version: string, wasm: Uint8Array): Promise<string> {
+export async function storeJob(agent: Pick<TestAgent, 'url' | 'token'>, name: string, version: string, wasm: Uint8Array): Promise<string> {
   const token = agent.token;
   const stored = await request(agent.url, 'POST', '/v1/storage/manifests', { body: manifestText(name, version), token });
   if (stored.status !== 201) throw new Error(`storing the manifest of ${name} failed: ${stored.status} ${stored.text}`);
