@@ -205,3 +205,18 @@ describe('agent HTTP: damaged executables', () => {
     }
   });
 });
+
+describe('agent: close()', () => {
+  it('answers 503 to a job still running, stops listening, and resolves', async () => {
+    const agent = await startTestAgent({ limits: { ...LIMITS, timeoutMs: 120_000 } });
+    await storeJob(agent, 'spin', '1', await buildWat('spin'));
+    const running = request(agent.url, 'POST', runPath('spin'));
+    await waitFor('the job to start', async () => (await request(agent.url, 'GET', '/v1/jobs')).text !== '[]');
+
+    await agent.stop();
+    const answer = await running;
+    assert.equal(answer.status, 503);
+    assert.match(answer.text, /shutting down; run the job again/);
+    await assert.rejects(request(agent.url, 'GET', '/monitor/ping'), { code: 'ECONNREFUSED' });
+  });
+});
