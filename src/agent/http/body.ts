@@ -3,6 +3,8 @@ import type { IncomingMessage } from 'node:http';
 
 import { HttpError } from './respond';
 
+const EMPTY = Buffer.alloc(0);
+
 /** The body went over the limit: the caller answers 413 and closes the connection. */
 export class BodyTooLargeError extends HttpError {
   constructor(what: string, limit: number) {
@@ -27,6 +29,7 @@ export class ClientGoneError extends Error {
  */
 export function readBody(req: IncomingMessage, limit: number, what: string): Promise<Buffer> {
   const declared = req.headers['content-length'];
+  if (declared === '0') return Promise.resolve(EMPTY);
   if (declared !== undefined && Number(declared) > limit) {
     return Promise.reject(new BodyTooLargeError(what, limit));
   }

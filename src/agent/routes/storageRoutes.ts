@@ -1,14 +1,14 @@
 /** The /v1/storage/manifests routes: store, list, read and delete manifests and executables. */
 import { pipeline } from 'node:stream/promises';
 
+import type { ExecutableInfo } from '../../client/types';
 import { checkManifest, fullyQualifiedName } from '../../manifest';
-import type { Problem } from '../../manifest/types';
+import type { Manifest, Problem } from '../../manifest/types';
 import { inspectWasm } from '../../wasm/inspect';
 import { readBody } from '../http/body';
 import { HttpError, OCTETS, TOML, sendBytes, sendEmpty, sendJson, sendText } from '../http/respond';
 import type { RequestContext } from '../http/router';
 import { sriOf } from '../storage';
-import type { ExecutableInfo } from '../../client/types';
 import type { AgentContext } from './context';
 
 const INTEGRITY_HEADER = 'serval-integrity';
@@ -122,7 +122,7 @@ function requiredVersion(version: string | undefined): string {
 
 // ---- checks of uploaded bodies ----
 
-function validManifest(bytes: Buffer): NonNullable<ReturnType<typeof checkManifest>['manifest']> {
+function validManifest(bytes: Buffer): Manifest {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
