@@ -51,6 +51,8 @@ interface ContentRef {
   integrity: string;
   size: number;
   storedAtMs: number;
+  /** The wire form, made once: a hot job run looks it up without formatting a date. */
+  info?: Readonly<ExecutableInfo>;
 }
 
 interface StoredJob {
@@ -388,7 +390,8 @@ function newJob(latestVersion: string): StoredJob {
 }
 
 function toExecutableInfo(version: string, ref: ContentRef): ExecutableInfo {
-  return { version, integrity: ref.integrity, size: ref.size, stored_at: new Date(ref.storedAtMs).toISOString() };
+  ref.info ??= { version, integrity: ref.integrity, size: ref.size, stored_at: new Date(ref.storedAtMs).toISOString() };
+  return ref.info;
 }
 
 /** What loading needs of an index entry: its metadata and the size its index line recorded. */
