@@ -41,7 +41,8 @@ export class Config {
   async setAgentUrl(url: string): Promise<void> {
     // Global, not workspace: the setting is machine-overridable and a workspace should not
     // silently send a user's inputs to another machine.
-    await this.settings.update('agent.url', url, vscode.ConfigurationTarget.Global);
+    // Back to the local agent: remove the setting rather than store an empty string.
+    await this.settings.update('agent.url', url === '' ? undefined : url, vscode.ConfigurationTarget.Global);
   }
 
   static affectsAgentUrl(event: vscode.ConfigurationChangeEvent): boolean {

@@ -44,6 +44,8 @@ export class Ctx implements vscode.Disposable {
   /** Fires after this extension changed what the agent stores (publish, delete). */
   readonly onDidChangeStore = this.storeChanged.event;
   private readonly disposables: vscode.Disposable[] = [];
+  /** The `ExtensionContext.subscriptions` shape, for code that registers its own disposables. */
+  readonly subscriptions = { push: (...disposables: vscode.Disposable[]) => this.disposables.push(...disposables) };
 
   constructor(readonly extensionContext: vscode.ExtensionContext) {
     this.log = this.push(vscode.window.createOutputChannel('Serval', { log: true }));

@@ -25,7 +25,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Serval
     ctx.tree = createJobsTree(ctx);
     createAgentStatusBar(ctx);
     registerCommands(ctx);
-    registerManifestEditing({ subscriptions: { push: (...disposables) => ctx.push(...(disposables as [vscode.Disposable])) }, log: ctx.log });
+    registerManifestEditing(ctx);
     await setContext('serval.active', true);
   } catch (error) {
     // A half-activated extension is confusing: say so, with the details in the log.

@@ -80,6 +80,11 @@ export class Agents implements vscode.Disposable {
     return this.localStarting ? 'starting' : 'stopped';
   }
 
+  /** Process id of the local agent while it runs (logs, tests). */
+  get localPid(): number | undefined {
+    return this.local?.isRunning ? this.local.pid : undefined;
+  }
+
   /** "the local agent" or the remote URL, for status bar, tree and messages. */
   get label(): string {
     return this.isRemote ? this.remoteUrl : 'the local agent';
@@ -161,7 +166,7 @@ export class Agents implements vscode.Disposable {
       jobMemoryMb: config.jobMemoryMb,
       onLog: (line) => this.forwardAgentLog(line),
     });
-    log.info(`Local agent listening on ${local.url}`);
+    log.info(`Local agent listening on ${local.url} (pid ${local.pid ?? 'unknown'})`);
     local.onUnexpectedExit((exit) => this.onLocalDied(local, exit));
     this.local = local;
     return local;

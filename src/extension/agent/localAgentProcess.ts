@@ -74,6 +74,10 @@ export class LocalAgentProcess {
     }
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   get isRunning(): boolean {
     return !this.exited;
   }

@@ -123,6 +123,21 @@ describe('Serval extension', function () {
     assert.match(output.getText(), /refusing 10 bytes of input on purpose/);
   });
 
+  it('restarts the local agent on next use after it died, with the store intact', async function () {
+    const before = await api.getAgent();
+    const pid = api.ctx.agents.localPid;
+    assert.ok(pid, 'the local agent runs');
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => api.ctx.agents.localState === 'stopped', { message: 'the extension to notice the death' });
+    const after = await api.getAgent();
+    assert.notEqual(api.ctx.agents.localPid, pid);
+    assert.notEqual(after.url, before.url, 'a new agent on a new port');
+    const pong = await fetch(`${after.url}/monitor/ping`);
+    assert.equal(await pong.text(), 'pong');
+    const record = await runOnUntitled('sh.serval.loudify', 'still here');
+    assert.equal(record.output, 'STILL HERE', 'the store survived: it is on disk');
+  });
+
   describe('with a dead agent URL', function () {
     after(async function () {
       await vscode.workspace.getConfiguration('serval').update('agent.url', undefined, vscode.ConfigurationTarget.Global);
