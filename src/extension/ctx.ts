@@ -39,6 +39,8 @@ export class Ctx implements vscode.Disposable {
   /** Set once by activate(); commands and tests reach the tree provider and view through it. */
   tree!: JobsTree;
   lastRun: RunRecord | undefined;
+  /** The last failure a command showed to the user (what the notification said); for tests and bug reports. */
+  lastFailure: { command: string; message: string } | undefined;
 
   private readonly storeChanged = new vscode.EventEmitter<void>();
   /** Fires after this extension changed what the agent stores (publish, delete). */

@@ -78,6 +78,7 @@ function reportingErrors(ctx: Ctx, id: string, command: (...args: unknown[]) => 
 
 async function showFailure(ctx: Ctx, id: string, error: unknown): Promise<void> {
   if (error instanceof UserFacingError) {
+    ctx.lastFailure = { command: id, message: error.message };
     ctx.log.warn(`${id}: ${error.message}`);
     const choice = await vscode.window.showErrorMessage(error.message, ...error.actions.map((action) => action.title));
     await error.actions.find((action) => action.title === choice)?.run();
@@ -85,6 +86,8 @@ async function showFailure(ctx: Ctx, id: string, error: unknown): Promise<void> 
   }
   ctx.log.error(`${id} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   ctx.health.reportFailure();
-  const choice = await vscode.window.showErrorMessage(describeAgentError(error, ctx.agents.label), 'Show Log');
+  const message = describeAgentError(error, ctx.agents.label);
+  ctx.lastFailure = { command: id, message };
+  const choice = await vscode.window.showErrorMessage(message, 'Show Log');
   if (choice === 'Show Log') ctx.log.show(true);
 }

@@ -123,6 +123,20 @@ describe('Serval extension', function () {
     assert.match(output.getText(), /refusing 10 bytes of input on purpose/);
   });
 
+  it('refuses to publish a manifest with problems, naming each one, and stores nothing', async function () {
+    const manifest = workspaceFile('broken', 'manifest.toml');
+    const text = ['name = "broken"', 'namespace = "sh.serval"', 'version = "1.0.0"', 'binary = "missing.wasm"', 'description = "Its binary was never built."', ''];
+    await vscode.workspace.fs.writeFile(manifest, new TextEncoder().encode(text.join('\n')));
+    const result = await vscode.commands.executeCommand('serval.publish', manifest);
+    // Other suites share the workspace: leave it as it was.
+    await vscode.workspace.fs.delete(workspaceFile('broken'), { recursive: true });
+    assert.equal(result, undefined);
+    assert.equal(api.ctx.lastFailure?.command, 'serval.publish');
+    assert.match(api.ctx.lastFailure?.message ?? '', /^Cannot publish broken\/manifest\.toml: it has a problem\. line 4: binary file not found: .*missing\.wasm/);
+    const jobs = await api.ctx.tree.provider.getChildren();
+    assert.ok(!jobs.some((node) => node.kind === 'manifest' && node.fqName === 'sh.serval.broken'), 'nothing was stored');
+  });
+
   it('restarts the local agent on next use after it died, with the store intact', async function () {
     const before = await api.getAgent();
     const pid = api.ctx.agents.localPid;
