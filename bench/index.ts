@@ -3,13 +3,16 @@
  * same run so that the ratios hold on any machine.
  *
  *   (a) latency of a hot small job (loudify, 1 KB input) through the HTTP API, one at a time over a
- *       keep-alive connection, against the bare in-process run of the same compiled module;
- *   (b) jobs per second with 32 concurrent keep-alive clients;
+ *       keep-alive connection, against the bare in-process run of the same compiled module; next
+ *       to it the JobRunner alone (the worker hop, no HTTP) and a do-nothing node:http server
+ *       (the floor that HTTP sets, whatever the agent does);
+ *   (b) jobs per second with 32 concurrent keep-alive clients, next to the do-nothing server's;
  *   (c) checkManifest on a typical manifest.
  *
- * The agent runs in its own process (`serval agent`, from tsc's out/ tree), as it does for the
- * extension and the CLI, so that the load generator here does not steal its event loop.
- * Loopback only; every loop is bounded by a count and a time.
+ * The agent and the do-nothing server run in their own processes (`serval agent`, from tsc's out/
+ * tree, as for the extension and the CLI), so that the load generator here does not steal their
+ * event loop. The latency loops take turns in rounds, so that a burst of other work on the
+ * machine hits them all alike. Loopback only; every loop is bounded by a count and a time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,10 +21,12 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { JobRunner } from '../src/agent/runner/pool';
+import { DEFAULT_JOB_LIMITS } from '../src/agent/runner/types';
 import { AgentClient } from '../src/client/client';
 import { checkManifest } from '../src/manifest';
 import { bareRunner } from './bare';
-import { percentile, sequentialSamples, throughput, type Bounds } from './measure';
+import { interleavedSamples, percentile, sequentialSamples, throughput, type Bounds } from './measure';
 
 const REPO = path.resolve(__dirname, '../..');
 const SAMPLE = path.join(REPO, 'samples', 'loudify');
@@ -29,7 +34,9 @@ const JOB = 'sh.serval.loudify';
 const INPUT = Buffer.alloc(1024, 'the quick brown fox jumps over the lazy dog\n');
 const CONCURRENCY = 32;
 
+/** Per latency loop, over all its rounds. */
 const LATENCY: Bounds = { warmup: 200, count: 3_000, maxMs: 5_000 };
+const LATENCY_ROUNDS = 5;
 const LOAD: Bounds = { warmup: 500, count: 30_000, maxMs: 6_000 };
 const PARSE: Bounds = { warmup: 500, count: 20_000, maxMs: 2_000 };
 
@@ -40,25 +47,37 @@ interface Row {
   value: string;
   baseline: string;
   ratio: string;
+  /** For HTTP rows: what the agent adds to a do-nothing server. */
+  overFloor: string;
   target: string;
   ok: boolean | undefined;
+}
+
+interface Server {
+  child: ChildProcess;
+  url: string;
 }
 
 async function main(): Promise<void> {
   const manifest = readFileSync(path.join(SAMPLE, 'manifest.toml'), 'utf8');
   const wasm = readFileSync(path.join(SAMPLE, 'loudify.wasm'));
   const storage = await mkdtemp(path.join(os.tmpdir(), 'serval-bench-'));
-  const agent = await spawnAgent(storage);
+  const cli = path.join(REPO, 'out', 'src', 'cli', 'main.js');
+  const agent = await spawnServer([cli, 'agent', '--port', '0', '--storage', storage]);
+  const floor = await spawnServer([path.join(__dirname, 'floorServer.js')]);
   try {
     const client = new AgentClient({ url: agent.url });
     await client.storeManifest(manifest);
     await client.putExecutable(JOB, '1.0.0', wasm);
     await checkJobWorks(client);
-    const rows = [...(await latencyRows(agent.url, client, wasm)), await throughputRow(agent.url), await checkManifestRow(manifest)];
+    const rows = [
+      ...(await latencyRows(agent.url, floor.url, client, wasm)),
+      ...(await throughputRows(agent.url, floor.url)),
+      await checkManifestRow(manifest),
+    ];
     printTable(rows);
   } finally {
-    agent.child.kill('SIGTERM');
-    await new Promise((resolve) => agent.child.once('exit', resolve));
+    await Promise.all([stop(agent), stop(floor)]);
     await rm(storage, { recursive: true, force: true });
   }
 }
@@ -70,53 +89,87 @@ async function checkJobWorks(client: AgentClient): Promise<void> {
   }
 }
 
-async function latencyRows(url: string, client: AgentClient, wasm: Uint8Array): Promise<Row[]> {
+async function latencyRows(agentUrl: string, floorUrl: string, client: AgentClient, wasm: Uint8Array): Promise<Row[]> {
   const bare = await bareRunner(wasm);
-  const bareSamples = await sequentialSamples(() => bare.run(INPUT), LATENCY);
-  await bare.close();
+  // The agent's runner with the agent's defaults, in this process: the worker hop without HTTP.
+  const runner = new JobRunner({ limits: DEFAULT_JOB_LIMITS });
+  const runJob = { key: 'bench', loadBytes: () => Promise.resolve(wasm), stdin: INPUT };
   const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const httpSamples = await sequentialSamples(() => postRun(url, keepAlive), LATENCY);
+  const samples = await interleavedSamples(
+    {
+      bare: () => bare.run(INPUT),
+      runner: () => runner.run(runJob),
+      floor: () => postRun(floorUrl, keepAlive),
+      http: () => postRun(agentUrl, keepAlive),
+      client: () => client.run(JOB, INPUT),
+    },
+    LATENCY,
+    LATENCY_ROUNDS,
+  );
   keepAlive.destroy();
-  const clientSamples = await sequentialSamples(() => client.run(JOB, INPUT), LATENCY);
+  await Promise.all([bare.close(), runner.close()]);
 
   const rows: Row[] = [];
   for (const p of [50, 95]) {
-    const baseline = percentile(bareSamples, p);
-    rows.push(latencyRow(`loudify 1 KB p${p}, HTTP keep-alive`, percentile(httpSamples, p), baseline));
-    rows.push(latencyRow(`loudify 1 KB p${p}, AgentClient`, percentile(clientSamples, p), baseline));
+    const at = (name: keyof typeof samples) => percentile(samples[name], p);
+    const [bareMs, floorMs] = [at('bare'), at('floor')];
+    rows.push({ ...latencyRow(`loudify 1 KB p${p}, bare in-process run`, bareMs, bareMs), target: '', ok: undefined });
+    rows.push({ ...latencyRow(`loudify 1 KB p${p}, JobRunner (no HTTP)`, at('runner'), bareMs), target: '', ok: undefined });
+    rows.push({ ...latencyRow(`do-nothing node:http p${p} (HTTP floor)`, floorMs, bareMs), target: '', ok: undefined });
+    rows.push(latencyRow(`loudify 1 KB p${p}, HTTP keep-alive`, at('http'), bareMs, floorMs));
+    rows.push(latencyRow(`loudify 1 KB p${p}, AgentClient`, at('client'), bareMs, floorMs));
   }
   return rows;
 }
 
-function latencyRow(what: string, valueMs: number, baselineMs: number): Row {
-  const ratio = valueMs / baselineMs;
+function latencyRow(what: string, valueMs: number, bareMs: number, floorMs?: number): Row {
+  const ratio = valueMs / bareMs;
   return {
     what,
     value: `${valueMs.toFixed(3)} ms`,
-    baseline: `${baselineMs.toFixed(3)} ms bare`,
+    baseline: `${bareMs.toFixed(3)} ms bare`,
     ratio: `${ratio.toFixed(2)}x`,
+    overFloor: floorMs === undefined ? '' : `+${(valueMs - floorMs).toFixed(3)} ms`,
     target: `<= ${TARGETS.latencyRatio}x`,
     ok: ratio <= TARGETS.latencyRatio,
   };
 }
 
-async function throughputRow(url: string): Promise<Row> {
+async function throughputRows(agentUrl: string, floorUrl: string): Promise<Row[]> {
+  const floor = await jobsPerSecond(floorUrl);
+  const agent = await jobsPerSecond(agentUrl);
+  return [
+    {
+      what: `do-nothing node:http, ${CONCURRENCY} clients (${floor.done})`,
+      value: `${Math.round(floor.perSecond)} req/s`,
+      baseline: `(load generator: ${floor.generatorPercent}% CPU)`,
+      ratio: '',
+      overFloor: '',
+      target: '',
+      ok: undefined,
+    },
+    {
+      what: `throughput, ${CONCURRENCY} clients (${agent.done} jobs)`,
+      value: `${Math.round(agent.perSecond)} jobs/s`,
+      baseline: `(load generator: ${agent.generatorPercent}% CPU)`,
+      ratio: `${(agent.perSecond / floor.perSecond).toFixed(2)}x floor`,
+      overFloor: '',
+      target: `>= ${TARGETS.jobsPerSecond}`,
+      ok: agent.perSecond >= TARGETS.jobsPerSecond,
+    },
+  ];
+}
+
+async function jobsPerSecond(url: string): Promise<{ perSecond: number; done: number; generatorPercent: number }> {
   const keepAlive = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const cpuBefore = process.cpuUsage();
   const wallBefore = performance.now();
   const { perSecond, done } = await throughput(() => postRun(url, keepAlive), CONCURRENCY, LOAD);
-  // The load generator shares the machine with the agent: show what it took, to read the number right.
+  // The load generator shares the machine with the server: show what it took, to read the number right.
   const cpu = process.cpuUsage(cpuBefore);
   const generatorShare = (cpu.user + cpu.system) / 1000 / (performance.now() - wallBefore);
   keepAlive.destroy();
-  return {
-    what: `throughput, ${CONCURRENCY} clients (${done} jobs)`,
-    value: `${Math.round(perSecond)} jobs/s`,
-    baseline: `(load generator: ${Math.round(generatorShare * 100)}% of a CPU)`,
-    ratio: '',
-    target: `>= ${TARGETS.jobsPerSecond}`,
-    ok: perSecond >= TARGETS.jobsPerSecond,
-  };
+  return { perSecond, done, generatorPercent: Math.round(generatorShare * 100) };
 }
 
 async function checkManifestRow(manifest: string): Promise<Row> {
@@ -129,6 +182,7 @@ async function checkManifestRow(manifest: string): Promise<Row> {
     value: `${medianUs.toFixed(1)} µs`,
     baseline: '',
     ratio: '',
+    overFloor: '',
     target: `<= ${TARGETS.checkManifestUs} µs`,
     ok: medianUs <= TARGETS.checkManifestUs,
   };
@@ -142,7 +196,7 @@ function postRun(url: string, agent: http.Agent): Promise<void> {
       response.on('end', () =>
         response.statusCode === 200 && response.headers['serval-exit-code'] === '0'
           ? resolve()
-          : reject(new Error(`the agent answered ${response.statusCode}, exit code ${response.headers['serval-exit-code']}`)),
+          : reject(new Error(`the server answered ${response.statusCode}, exit code ${response.headers['serval-exit-code']}`)),
       );
       response.on('error', reject);
     });
@@ -151,9 +205,9 @@ function postRun(url: string, agent: http.Agent): Promise<void> {
   });
 }
 
-async function spawnAgent(storage: string): Promise<{ child: ChildProcess; url: string }> {
-  const cli = path.join(REPO, 'out', 'src', 'cli', 'main.js');
-  const child = spawn(process.execPath, [cli, 'agent', '--port', '0', '--storage', storage], { stdio: ['ignore', 'pipe', 'ignore'] });
+/** Starts a node script that prints `listening on <url>` once it listens. */
+async function spawnServer(args: string[]): Promise<Server> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
   const url = await new Promise<string>((resolve, reject) => {
     let stdout = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -161,14 +215,20 @@ async function spawnAgent(storage: string): Promise<{ child: ChildProcess; url: 
       const match = /^listening on (\S+)\n/.exec(stdout);
       if (match) resolve(match[1]!);
     });
-    child.once('exit', (code) => reject(new Error(`serval agent exited with ${code} before listening`)));
+    child.once('exit', (code) => reject(new Error(`${path.basename(args[0]!)} exited with ${code} before listening`)));
   });
   return { child, url };
 }
 
+async function stop(server: Server): Promise<void> {
+  if (server.child.exitCode !== null) return;
+  server.child.kill('SIGTERM');
+  await new Promise((resolve) => server.child.once('exit', resolve));
+}
+
 function printTable(rows: readonly Row[]): void {
-  const header: Row = { what: 'benchmark', value: 'value', baseline: 'baseline', ratio: 'ratio', target: 'target', ok: undefined };
-  const cells = (row: Row) => [row.what, row.value, row.baseline, row.ratio, row.target, row.ok === undefined ? '' : row.ok ? 'ok' : 'MISSED'];
+  const header: Row = { what: 'benchmark', value: 'value', baseline: 'baseline', ratio: 'ratio', overFloor: 'over floor', target: 'target', ok: undefined };
+  const cells = (row: Row) => [row.what, row.value, row.baseline, row.ratio, row.overFloor, row.target, row.ok === undefined ? '' : row.ok ? 'ok' : 'MISSED'];
   const table = [header, ...rows].map(cells);
   const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
   const lines = table.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());

@@ -46,3 +46,26 @@ export function percentile(samples: readonly number[], p: number): number {
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[index]!;
 }
+
+/**
+ * Durations of each of `runs`, called one at a time, in `rounds` turns (a, b, c, a, b, c, ...) so
+ * that a burst of other work on the machine skews them alike. `bounds` is per run, over all rounds.
+ */
+export async function interleavedSamples<K extends string>(
+  runs: Record<K, () => Promise<unknown> | unknown>,
+  bounds: Bounds,
+  rounds: number,
+): Promise<Record<K, number[]>> {
+  const names = Object.keys(runs) as K[];
+  const samples = {} as Record<K, number[]>;
+  for (const name of names) samples[name] = [];
+  const perRound: Bounds = {
+    warmup: Math.ceil(bounds.warmup / rounds),
+    count: Math.ceil(bounds.count / rounds),
+    maxMs: bounds.maxMs / rounds,
+  };
+  for (let round = 0; round < rounds; round++) {
+    for (const name of names) samples[name].push(...(await sequentialSamples(runs[name], perRound)));
+  }
+  return samples;
+}
