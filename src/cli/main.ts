@@ -82,7 +82,9 @@ function commandIndex(argv: readonly string[]): number {
 
 /**
  * The first SIGINT/SIGTERM aborts the command's signal (client calls are cancelled, the agent
- * stops cleanly); a second one exits at once, for a stop that hangs.
+ * stops cleanly); a second one exits at once, for a stop that hangs. When a parent forked us with
+ * an IPC channel (the VS Code extension does), its exit closes the channel: stop then too, so an
+ * agent never outlives an editor that crashed.
  */
 function abortOnSignals(): AbortSignal {
   const controller = new AbortController();
@@ -92,6 +94,7 @@ function abortOnSignals(): AbortSignal {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  if (process.send) process.once('disconnect', () => controller.abort('parent exited'));
   return controller.signal;
 }
 

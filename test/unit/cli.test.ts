@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams, type StdioOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
 import * as os from 'node:os';
@@ -50,8 +50,16 @@ function collect(child: ChildProcessWithoutNullStreams): Promise<Outcome> {
 }
 
 /** Spawns `serval agent --port 0` and waits for its one `listening on URL` line. */
-async function spawnAgent(storage: string, extraArgs: string[] = []): Promise<{ child: ChildProcessWithoutNullStreams; url: string; firstLine: string }> {
-  const child = spawn(process.execPath, [CLI, 'agent', '--port', '0', '--storage', storage, ...extraArgs], { env: { ...process.env, SERVAL_AGENT_TOKEN: '' } });
+async function spawnAgent(
+  storage: string,
+  extraArgs: string[] = [],
+  { ipc = false } = {},
+): Promise<{ child: ChildProcessWithoutNullStreams; url: string; firstLine: string }> {
+  const stdio: StdioOptions = ipc ? ['pipe', 'pipe', 'pipe', 'ipc'] : 'pipe';
+  const child = spawn(process.execPath, [CLI, 'agent', '--port', '0', '--storage', storage, ...extraArgs], {
+    env: { ...process.env, SERVAL_AGENT_TOKEN: '' },
+    stdio,
+  }) as ChildProcessWithoutNullStreams;
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const firstLine = await new Promise<string>((resolve, reject) => {
@@ -223,6 +231,18 @@ describe('serval CLI end to end: agent, store, run', function () {
     assert.equal(code, 1);
     assert.equal(stdout, '');
     assert.match(stderr, new RegExp(`^serval: port ${port} on 127\\.0\\.0\\.1 is already in use: .*--port`, 'm'));
+  });
+
+  it('stops with exit code 0 when the parent that forked it goes away (its IPC channel closes)', async () => {
+    const storage = await mkdtemp(path.join(os.tmpdir(), 'serval-cli-storage-'));
+    const forked = await spawnAgent(storage, [], { ipc: true });
+    try {
+      const exited = new Promise<number | null>((resolve) => forked.child.once('exit', (code) => resolve(code)));
+      forked.child.disconnect();
+      assert.equal(await exited, 0);
+    } finally {
+      await rm(storage, { recursive: true, force: true });
+    }
   });
 
   it('stops on SIGTERM with exit code 0', async () => {
