@@ -3,7 +3,8 @@
  *
  * - Each executable is checked, memory-capped and compiled once per content key (an LRU of
  *   compiled modules; concurrent first runs share one compile). A compiled Module is posted to a
- *   worker once and kept there, so the hot path posts only the key and stdin.
+ *   worker once and kept there, so the hot path posts nothing: the job goes through the worker's
+ *   channel in shared memory (jobChannel.ts).
  * - The time limit and aborts terminate() the worker (the only way to stop a spinning guest) and
  *   a fresh worker takes its place; what the job printed is in shared memory and survives.
  * - A worker that dies ends only its own job.
@@ -12,8 +13,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { LruMap } from './lru';
+import { createJobChannelBuffer, JobChannel } from './jobChannel';
 import { type PreparedModule, prepareJobModule } from './prepare';
-import type { ResultMessage, RunMessage, WorkerSetup } from './protocol';
+import type { JobMessage, WorkerSetup } from './protocol';
 import { createSharedOutput, readSharedOutput, resetSharedOutput } from './sharedOutput';
 import type { JobLimits, JobOutcome, JobRequest } from './types';
 
@@ -34,10 +36,12 @@ export interface JobRunnerOptions {
   compiledModules?: number;
 }
 
+/** A compiled module and the number workers know it by, or why it cannot run. */
+type CompiledModule = { ok: true; id: number; module: WebAssembly.Module } | { ok: false; message: string };
+
 /** A job handed to a worker, or waiting for one. */
 interface Task {
-  key: string;
-  module: WebAssembly.Module;
+  module: { id: number; module: WebAssembly.Module };
   stdin: Uint8Array;
   signal?: AbortSignal;
   onAbort?: () => void;
@@ -50,8 +54,11 @@ interface Task {
 interface Slot {
   worker: Worker;
   setup: WorkerSetup;
-  /** Keys whose module this worker holds, in LRU order (mirrors the worker's map). */
-  modules: LruMap<string, true>;
+  channel: JobChannel;
+  /** Called when the channel says the running job ended; made once per slot. */
+  onEnded: () => void;
+  /** Ids of the modules this worker holds, in LRU order (mirrors the worker's map). */
+  modules: LruMap<number, true>;
   task?: Task;
   timer?: NodeJS.Timeout;
   /** Set once the pool terminates it on purpose: its exit is then no crash. */
@@ -65,8 +72,9 @@ export class JobRunner {
   private readonly slots = new Set<Slot>();
   private readonly idle: Slot[] = [];
   private readonly queue: Task[] = [];
-  private readonly compiled: LruMap<string, PreparedModule>;
-  private readonly compiling = new Map<string, Promise<PreparedModule>>();
+  private readonly compiled: LruMap<string, CompiledModule>;
+  private readonly compiling = new Map<string, Promise<CompiledModule>>();
+  private nextModuleId = 1;
   private busy = 0;
   private closed = false;
 
@@ -96,7 +104,7 @@ export class JobRunner {
     this.throwIfClosed();
     job.signal?.throwIfAborted();
     return new Promise<JobOutcome>((resolve, reject) => {
-      this.enqueue({ key: job.key, module: prepared.module, stdin: job.stdin, signal: job.signal, resolve, reject, startedAt: 0 });
+      this.enqueue({ module: prepared, stdin: job.stdin, signal: job.signal, resolve, reject, startedAt: 0 });
     });
   }
 
@@ -116,12 +124,12 @@ export class JobRunner {
 
   // ---- compiling --------------------------------------------------------------------------
 
-  private prepare(job: JobRequest): PreparedModule | Promise<PreparedModule> {
+  private prepare(job: JobRequest): CompiledModule | Promise<CompiledModule> {
     const cached = this.compiled.get(job.key);
     if (cached) return cached;
     let pending = this.compiling.get(job.key);
     if (!pending) {
-      pending = job.loadBytes().then((bytes) => prepareJobModule(bytes, this.limits.memoryBytes));
+      pending = job.loadBytes().then(async (bytes) => this.numbered(await prepareJobModule(bytes, this.limits.memoryBytes)));
       this.compiling.set(job.key, pending);
       // A refusal is cached like a module (the content behind a key never changes); a failed
       // load is not, so the next run tries again.
@@ -135,6 +143,10 @@ export class JobRunner {
       );
     }
     return pending;
+  }
+
+  private numbered(prepared: PreparedModule): CompiledModule {
+    return prepared.ok ? { ok: true, id: this.nextModuleId++, module: prepared.module } : prepared;
   }
 
   // ---- scheduling -------------------------------------------------------------------------
@@ -154,19 +166,29 @@ export class JobRunner {
     this.busy++;
     resetSharedOutput(slot.setup.stdout);
     resetSharedOutput(slot.setup.stderr);
-    // One exact copy, transferred: posting the caller's view would clone its whole backing
-    // buffer (8 KiB for a pooled Buffer), and transferring it would detach the caller's bytes.
-    const stdin = new Uint8Array(task.stdin);
-    const message: RunMessage = { key: task.key, stdin };
-    if (!slot.modules.get(task.key)) {
-      message.module = task.module;
-      const evicted = slot.modules.set(task.key, true);
-      if (evicted.length > 0) message.evict = evicted;
-    }
+    const message = this.messageFor(slot, task);
+    if (message) slot.worker.postMessage(message, message.stdin ? [message.stdin.buffer as ArrayBuffer] : []);
     slot.timer = setTimeout(() => this.timeOut(slot), Math.min(this.limits.timeoutMs, LONGEST_TIMER_MS));
     slot.worker.ref();
     task.startedAt = performance.now();
-    slot.worker.postMessage(message, [stdin.buffer]);
+    slot.channel.start(task.module.id, task.stdin, message !== undefined);
+    slot.channel.whenEnded(slot.onEnded);
+  }
+
+  /** What the job needs beyond the channel: a module new to this worker, a large stdin; usually nothing. */
+  private messageFor(slot: Slot, task: Task): JobMessage | undefined {
+    let message: JobMessage | undefined;
+    if (!slot.modules.get(task.module.id)) {
+      message = { module: task.module };
+      const evicted = slot.modules.set(task.module.id, true);
+      if (evicted.length > 0) message.evict = evicted;
+    }
+    if (!slot.channel.fits(task.stdin)) {
+      // One exact copy, transferred: posting the caller's view would clone its whole backing
+      // buffer, and transferring it would detach the caller's bytes.
+      message = { ...message, stdin: new Uint8Array(task.stdin) };
+    }
+    return message;
   }
 
   /** A slot is free: give it the next queued job, or let it idle (without keeping the process alive). */
@@ -198,9 +220,10 @@ export class JobRunner {
 
   // ---- how a job ends -----------------------------------------------------------------------
 
-  private onResult(slot: Slot, result: ResultMessage): void {
-    // A result that crosses a timeout or abort belongs to a job that has already ended.
+  private onEnded(slot: Slot): void {
+    // An end that crosses a timeout or abort belongs to a job that has already ended.
     if (slot.retired || !slot.task) return;
+    const result = slot.channel.end();
     const { stdout, stderr } = this.outputOf(slot);
     this.detach(slot, (task) => {
       const durationMs = performance.now() - task.startedAt;
@@ -260,16 +283,23 @@ export class JobRunner {
 
   private spawn(): Slot {
     const setup: WorkerSetup = {
+      channel: createJobChannelBuffer(),
       stdout: createSharedOutput(this.limits.outputBytes),
       stderr: createSharedOutput(this.limits.outputBytes),
     };
     const worker = new Worker(WORKER_SCRIPT, { workerData: setup });
-    const slot: Slot = { worker, setup, modules: new LruMap(this.moduleCapacity), retired: false };
+    const slot: Slot = {
+      worker,
+      setup,
+      channel: new JobChannel(setup.channel),
+      onEnded: () => this.onEnded(slot),
+      modules: new LruMap(this.moduleCapacity),
+      retired: false,
+    };
     // Idle (and so given jobs) only once running: a job's time limit must not include a thread's start.
     worker.once('online', () => {
       if (!this.closed && !slot.retired) this.release(slot);
     });
-    worker.on('message', (result: ResultMessage) => this.onResult(slot, result));
     worker.on('error', (error) => (slot.lastError = error.message));
     worker.on('exit', (code) => this.onCrash(slot, code));
     this.slots.add(slot);
@@ -286,6 +316,7 @@ export class JobRunner {
     slot.retired = true;
     this.slots.delete(slot);
     await slot.worker.terminate();
+    slot.channel.release();
   }
 
   private throwIfClosed(): void {

@@ -1,20 +1,25 @@
-/** Messages between the pool (main thread) and a job worker. */
-import type { WasiEnd } from './wasi';
+/**
+ * What the pool and a job worker exchange besides the per-job hand-off in shared memory
+ * (jobChannel.ts).
+ */
 
 /** Given to each worker once, as workerData. */
 export interface WorkerSetup {
+  /** The job channel: see jobChannel.ts. */
+  channel: SharedArrayBuffer;
   stdout: SharedArrayBuffer;
   stderr: SharedArrayBuffer;
 }
 
-/** Run one job. `module` is sent only the first time this worker sees `key`. */
-export interface RunMessage {
-  key: string;
-  module?: WebAssembly.Module;
-  /** Keys the worker should forget (its share of the pool's LRU bookkeeping). */
-  evict?: string[];
-  stdin: Uint8Array;
+/**
+ * Posted before a job's wake-up, only when shared memory is not enough for it; the worker takes it
+ * with receiveMessageOnPort (it never returns to its event loop mid-job, so no listener would run).
+ */
+export interface JobMessage {
+  /** A module this worker has not seen yet, and the id the pool runs it by. */
+  module?: { id: number; module: WebAssembly.Module };
+  /** Module ids this worker should forget (its share of the pool's LRU bookkeeping). */
+  evict?: number[];
+  /** stdin larger than the shared buffer holds. */
+  stdin?: Uint8Array;
 }
-
-/** The job's end; its stdout and stderr are in the shared buffers. */
-export type ResultMessage = WasiEnd;
