@@ -2,12 +2,13 @@
  * The agent's HTTP server on Node's own `http`: guards (Host, token), routing, path parameter
  * checks, and the mapping of every refusal to a status with a one-line plain-text body.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 import { checkFullyQualifiedName, checkVersion } from '../manifest/names';
 import { BodyTooLargeError, ClientGoneError } from './http/body';
 import { makeHostCheck, makeTokenCheck } from './http/guards';
-import { HttpError, sendError } from './http/respond';
+import { HttpError, sendError, type Headers } from './http/respond';
 import { Router, handlerFor, type RequestContext, type Route } from './http/router';
 import type { AgentContext } from './routes/context';
 import { ping, runningJobs, status } from './routes/monitorRoutes';
@@ -22,6 +23,7 @@ export interface ServerGuards {
 }
 
 const PING_PATH = '/monitor/ping';
+const RUN_PATTERN = '/v1/jobs/:name/run';
 
 export function agentRoutes(agent: AgentContext): Route[] {
   const bind =
@@ -32,7 +34,7 @@ export function agentRoutes(agent: AgentContext): Route[] {
     { pattern: PING_PATH, handlers: { GET: ping } },
     { pattern: '/monitor/status', handlers: { GET: bind(status) } },
     { pattern: '/v1/jobs', handlers: { GET: bind(runningJobs) } },
-    { pattern: '/v1/jobs/:name/run', handlers: { POST: bind(runJob) } },
+    { pattern: RUN_PATTERN, handlers: { POST: bind(runJob) } },
     { pattern: '/v1/storage/manifests', handlers: { GET: bind(storage.listManifests), POST: bind(storage.storeManifest) } },
     {
       pattern: '/v1/storage/manifests/:name',
@@ -56,9 +58,7 @@ export function createAgentServer(agent: AgentContext, guards: ServerGuards): Se
   const tokenAccepted = guards.token === undefined ? undefined : makeTokenCheck(guards.token);
 
   const dispatch = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = req.url ?? '/';
-    const queryStart = url.indexOf('?');
-    const pathname = queryStart < 0 ? url : url.slice(0, queryStart);
+    const { pathname, query } = splitUrl(req.url ?? '/');
     const method = req.method ?? 'GET';
     if (!hostAccepted(req.headers.host)) throw hostRefused(req.headers.host, guards.listenHost);
     const isPing = pathname === PING_PATH && (method === 'GET' || method === 'HEAD');
@@ -69,15 +69,20 @@ export function createAgentServer(agent: AgentContext, guards: ServerGuards): Se
     if (!chosen) {
       throw new HttpError(405, `${method} is not allowed on ${pathname}; use ${match.allow}`, { allow: match.allow });
     }
-    const queryVersion = queryStart < 0 ? undefined : (new URLSearchParams(url.slice(queryStart + 1)).get('version') ?? undefined);
     const ctx: RequestContext = {
       req,
       res,
       head: chosen.head,
       name: match.rawName === undefined ? '' : checkedParam(match.rawName, 'name', checkFullyQualifiedName),
-      version: checkedVersion(match.rawVersion, queryVersion),
+      version: checkedVersion(match.rawVersion, query === undefined ? undefined : versionParam(query)),
     };
     await chosen.handler(ctx);
+  };
+
+  /** "Every outcome carries Serval-Job-Id and Serval-Duration-Ms": refusals of a run included. */
+  const jobHeadersFor = (req: IncomingMessage, startedAtMs: number): Headers | undefined => {
+    if (req.method !== 'POST' || router.match(splitUrl(req.url ?? '/').pathname)?.route.pattern !== RUN_PATTERN) return undefined;
+    return { 'serval-job-id': randomUUID(), 'serval-duration-ms': String(Date.now() - startedAtMs) };
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -91,26 +96,62 @@ export function createAgentServer(agent: AgentContext, guards: ServerGuards): Se
         ms: Date.now() - startedAt,
       });
     });
-    dispatch(req, res).catch((error: unknown) => answerError(agent, req, res, error));
+    dispatch(req, res).catch((error: unknown) => answerError(agent, req, res, error, jobHeadersFor(req, startedAt)));
   };
 
   return createServer(onRequest);
 }
 
-function answerError(agent: AgentContext, req: IncomingMessage, res: ServerResponse, error: unknown): void {
+function answerError(
+  agent: AgentContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  error: unknown,
+  extraHeaders: Headers = {},
+): void {
   if (error instanceof ClientGoneError || res.headersSent || res.destroyed) {
     // Nobody to answer, or a response already under way that can no longer change its status.
     if (!res.writableFinished) res.destroy();
     return;
   }
   if (error instanceof HttpError) {
-    sendError(res, error.status, error.message, error.headers);
+    sendError(res, error.status, error.message, { ...extraHeaders, ...error.headers });
     if (error instanceof BodyTooLargeError) closeAfterResponse(req, res);
     return;
   }
-  if (error instanceof IntegrityError) return sendError(res, 500, `${error.message}; it was not served or run`);
+  if (error instanceof IntegrityError) return sendError(res, 500, `${error.message}; it was not served or run`, extraHeaders);
   agent.log('error', 'request failed', { method: req.method, path: req.url, error: errorText(error) });
-  sendError(res, 500, `the agent failed on this request (${errorText(error)}); see the agent log`);
+  sendError(res, 500, `the agent failed on this request (${errorText(error)}); see the agent log`, extraHeaders);
+}
+
+/**
+ * The path and the raw query of a request target. One trailing slash is dropped, so that
+ * `/v1/storage/manifests/` is the list route (clients build URLs by joining segments).
+ */
+export function splitUrl(url: string): { pathname: string; query: string | undefined } {
+  const queryStart = url.indexOf('?');
+  let pathname = queryStart < 0 ? url : url.slice(0, queryStart);
+  if (pathname.length > 1 && pathname.endsWith('/')) pathname = pathname.slice(0, -1);
+  return { pathname, query: queryStart < 0 ? undefined : url.slice(queryStart + 1) };
+}
+
+/**
+ * `?version=`, percent-decoded but with `+` kept as `+`: a version may hold a `+` (semver build
+ * metadata) and never a space, so reading `+` as a space (form encoding) could only break it.
+ */
+export function versionParam(query: string): string | undefined {
+  for (const pair of query.split('&')) {
+    const equals = pair.indexOf('=');
+    const key = equals < 0 ? pair : pair.slice(0, equals);
+    if (key !== 'version') continue;
+    const raw = equals < 0 ? '' : pair.slice(equals + 1);
+    try {
+      return decodeURIComponent(raw);
+    } catch {
+      throw new HttpError(400, '?version= is not valid percent-encoding; send the version as plain ASCII');
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -119,6 +119,12 @@ export class Storage {
     return this.jobs.get(fqName)?.latestVersion;
   }
 
+  /** The size of the manifest text of `version` (default: the one stored last); undefined when not stored. */
+  manifestSize(fqName: string, version?: string): number | undefined {
+    const job = this.jobs.get(fqName);
+    return job?.manifests.get(version ?? job.latestVersion)?.size;
+  }
+
   /** The executable of one version, from memory: the hot path of a job run. */
   executable(fqName: string, version: string): ExecutableInfo | undefined {
     const ref = this.jobs.get(fqName)?.executables.get(version);

@@ -25,6 +25,9 @@ export function bareHostName(host: string): string {
   return host.slice(0, colon);
 }
 
+/** The auth scheme is case-insensitive (RFC 9110 §11.1): `bearer x` is as good as `Bearer x`. */
+const BEARER = /^bearer[ \t]+/i;
+
 /**
  * Accepts `Authorization: Bearer <token>`. Both sides are hashed first so that the comparison is
  * constant-time whatever their lengths; the token itself is never kept in a readable field.
@@ -32,8 +35,9 @@ export function bareHostName(host: string): string {
 export function makeTokenCheck(token: string): (authorization: string | undefined) => boolean {
   const expected = digest(token);
   return (authorization) => {
-    if (authorization === undefined || !authorization.startsWith('Bearer ')) return false;
-    return timingSafeEqual(digest(authorization.slice('Bearer '.length).trim()), expected);
+    const scheme = authorization === undefined ? null : BEARER.exec(authorization);
+    if (authorization === undefined || scheme === null) return false;
+    return timingSafeEqual(digest(authorization.slice(scheme[0].length).trim()), expected);
   };
 }
 

@@ -29,18 +29,26 @@ export async function storeManifest(agent: AgentContext, { req, res }: RequestCo
 
 export async function getManifest(agent: AgentContext, { res, head, name, version }: RequestContext): Promise<void> {
   requireManifest(agent, name);
-  if (head && version === undefined) {
-    // HEAD answers whether it exists; the bytes are not read just to be thrown away.
-    return sendEmpty(res, 200, { 'content-type': TOML });
+  if (head) {
+    // HEAD answers from memory what GET would send; the bytes are not read just to be thrown away.
+    const size = agent.storage.manifestSize(name, version);
+    if (size === undefined) throw noManifestVersion(name, version);
+    return sendEmpty(res, 200, { 'content-type': TOML, 'content-length': size });
   }
   const stored = await agent.storage.readManifest(name, version);
-  if (!stored) {
-    throw new HttpError(404, `'${name}' has no manifest of version '${version ?? ''}'; list its versions with GET /v1/storage/manifests/${name}/executables`);
-  }
+  if (!stored) throw noManifestVersion(name, version);
   sendBytes(res, 200, TOML, stored.text);
 }
 
-export async function deleteManifest(agent: AgentContext, { res, name }: RequestContext): Promise<void> {
+export async function deleteManifest(agent: AgentContext, { res, name, version }: RequestContext): Promise<void> {
+  if (version !== undefined) {
+    // This route deletes every version: a client asking for one version must not lose them all.
+    throw new HttpError(
+      400,
+      `DELETE ${name} removes the manifest with every version and executable, not version '${version}'; ` +
+        `to delete one executable use DELETE /v1/storage/manifests/${name}/executable/<version>, or leave ?version= out`,
+    );
+  }
   if (!(await agent.storage.deleteJob(name))) throw noManifest(name);
   agent.log('info', 'manifest deleted with all its executables', { name });
   sendEmpty(res, 204);
@@ -65,7 +73,7 @@ export async function putExecutable(agent: AgentContext, { req, res, name, versi
   const stored = await agent.storage.putExecutable(name, target, bytes);
   if (!stored) throw noManifest(name);
   agent.log('info', 'executable stored', { name, version: target, integrity, size: stored.size });
-  sendText(res, 201, stored.integrity);
+  sendText(res, 201, stored.integrity, { location: `/v1/storage/manifests/${name}/executable/${encodeURIComponent(target)}` });
 }
 
 export async function getExecutable(agent: AgentContext, { res, head, name, version }: RequestContext): Promise<void> {
@@ -111,6 +119,13 @@ function noExecutable(name: string, version: string): HttpError {
   return new HttpError(
     404,
     `'${name}' has no executable for version '${version}'; upload it with PUT /v1/storage/manifests/${name}/executable/${version}`,
+  );
+}
+
+function noManifestVersion(name: string, version: string | undefined): HttpError {
+  return new HttpError(
+    404,
+    `'${name}' has no manifest of version '${version ?? ''}'; store that version with POST /v1/storage/manifests, or leave ?version= out for the one stored last`,
   );
 }
 
