@@ -16,29 +16,69 @@ import { type WasiEnd, WasiHost } from './wasi';
  */
 const IDLE_WAIT_MS = 1_000;
 
+interface KeptModule {
+  module: WebAssembly.Module;
+  /** No start section: instantiating it runs no guest code (see instantiateAhead). */
+  instantiateAhead: boolean;
+}
+
 const setup = workerData as WorkerSetup;
 const channel = new WorkerJobChannel(setup.channel);
 const host = new WasiHost(new SharedOutputWriter(setup.stdout), new SharedOutputWriter(setup.stderr));
-const modules = new Map<number, WebAssembly.Module>();
+const modules = new Map<number, KeptModule>();
 const port = parentPort;
 if (!port) throw new Error('jobWorker.js runs only as a worker thread of the job runner');
+
+/** A fresh, never-run instance of the module of the last job, for the next one. */
+let ahead: { moduleId: number; instance: WebAssembly.Instance } | undefined;
 
 /** Runs the jobs that come, then yields to the event loop once and comes back. */
 function serve(): void {
   const job = channel.nextJob(IDLE_WAIT_MS);
-  if (job) channel.finish(run(job));
+  if (job) {
+    channel.finish(run(job));
+    instantiateAhead(job.moduleId);
+  }
   setImmediate(serve);
 }
 
 function run(job: ChannelJob): WasiEnd {
   // Posted before the wake-up, so it is already queued on the port.
   const message = job.hasMessage ? (receiveMessageOnPort(port!)?.message as JobMessage | undefined) : undefined;
-  if (message?.evict) for (const id of message.evict) modules.delete(id);
-  if (message?.module) modules.set(message.module.id, message.module.module);
-  const module = modules.get(job.moduleId);
+  if (message) keep(message);
+  const kept = modules.get(job.moduleId);
   const stdin = job.stdin ?? message?.stdin;
-  if (!module || !stdin) return { kind: 'trapped', trap: `internal error: the worker is missing the module or the input of job ${job.moduleId}` };
-  return host.run(module, stdin);
+  if (!kept || !stdin) return { kind: 'trapped', trap: `internal error: the worker is missing the module or the input of job ${job.moduleId}` };
+  const instance = ahead?.moduleId === job.moduleId ? ahead.instance : undefined;
+  ahead = undefined;
+  return host.run(kept.module, stdin, instance);
+}
+
+function keep(message: JobMessage): void {
+  for (const id of message.evict ?? []) {
+    modules.delete(id);
+    if (ahead?.moduleId === id) ahead = undefined;
+  }
+  if (message.module) {
+    const { id, module, instantiateAhead } = message.module;
+    modules.set(id, { module, instantiateAhead });
+  }
+}
+
+/**
+ * Instantiating (memory mapped and zeroed, data segments copied) costs most of a small job's time;
+ * a hot job is likely to run again, so the next instance is made while the pool sends the result,
+ * off the job's path. Every job still gets a fresh instance, and a start section (guest code run by
+ * instantiation, outside any job) rules it out.
+ */
+function instantiateAhead(moduleId: number): void {
+  const kept = modules.get(moduleId);
+  if (!kept?.instantiateAhead) return;
+  try {
+    ahead = { moduleId, instance: host.instantiate(kept.module) };
+  } catch {
+    // The job then instantiates it itself and reports why it failed.
+  }
 }
 
 serve();

@@ -37,11 +37,11 @@ export interface JobRunnerOptions {
 }
 
 /** A compiled module and the number workers know it by, or why it cannot run. */
-type CompiledModule = { ok: true; id: number; module: WebAssembly.Module } | { ok: false; message: string };
+type CompiledModule = { ok: true; id: number; module: WebAssembly.Module; instantiateAhead: boolean } | { ok: false; message: string };
 
 /** A job handed to a worker, or waiting for one. */
 interface Task {
-  module: { id: number; module: WebAssembly.Module };
+  module: { id: number; module: WebAssembly.Module; instantiateAhead: boolean };
   stdin: Uint8Array;
   signal?: AbortSignal;
   onAbort?: () => void;
@@ -146,7 +146,8 @@ export class JobRunner {
   }
 
   private numbered(prepared: PreparedModule): CompiledModule {
-    return prepared.ok ? { ok: true, id: this.nextModuleId++, module: prepared.module } : prepared;
+    if (!prepared.ok) return prepared;
+    return { ok: true, id: this.nextModuleId++, module: prepared.module, instantiateAhead: !prepared.hasStartSection };
   }
 
   // ---- scheduling -------------------------------------------------------------------------
@@ -179,7 +180,8 @@ export class JobRunner {
   private messageFor(slot: Slot, task: Task): JobMessage | undefined {
     let message: JobMessage | undefined;
     if (!slot.modules.get(task.module.id)) {
-      message = { module: task.module };
+      const { id, module, instantiateAhead } = task.module;
+      message = { module: { id, module, instantiateAhead } };
       const evicted = slot.modules.set(task.module.id, true);
       if (evicted.length > 0) message.evict = evicted;
     }

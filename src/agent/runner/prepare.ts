@@ -6,7 +6,17 @@ import { inspectWasm, WASM_PAGE_BYTES, wasiCommandProblems, WasmFormatError } fr
 import { capMemory } from '../../wasm/memoryCap';
 import { wasiImportProblems } from './wasi';
 
-export type PreparedModule = { ok: true; module: WebAssembly.Module } | { ok: false; message: string };
+export type PreparedModule =
+  | {
+      ok: true;
+      module: WebAssembly.Module;
+      /** Instantiating it runs guest code (a start section), so it may be done only as part of a job. */
+      hasStartSection: boolean;
+    }
+  | { ok: false; message: string };
+
+const START_SECTION_ID = 8;
+const WASM_HEADER_BYTES = 8;
 
 export async function prepareJobModule(bytes: Uint8Array, memoryLimitBytes: number): Promise<PreparedModule> {
   try {
@@ -15,7 +25,7 @@ export async function prepareJobModule(bytes: Uint8Array, memoryLimitBytes: numb
     if (problems.length > 0) return { ok: false, message: problems.join(' ') };
     const capped = capMemory(bytes, Math.floor(memoryLimitBytes / WASM_PAGE_BYTES));
     if (!capped.ok) return { ok: false, message: capped.problem };
-    return { ok: true, module: await WebAssembly.compile(capped.bytes) };
+    return { ok: true, module: await WebAssembly.compile(capped.bytes), hasStartSection: hasStartSection(capped.bytes) };
   } catch (error) {
     if (error instanceof WasmFormatError) return { ok: false, message: capitalize(error.message) };
     if (error instanceof WebAssembly.CompileError) {
@@ -27,4 +37,21 @@ export async function prepareJobModule(bytes: Uint8Array, memoryLimitBytes: numb
 
 function capitalize(sentence: string): string {
   return sentence.charAt(0).toUpperCase() + sentence.slice(1);
+}
+
+/** Walks the sections of a module that inspectWasm has already found well formed. */
+function hasStartSection(bytes: Uint8Array): boolean {
+  let offset = WASM_HEADER_BYTES;
+  while (offset < bytes.length) {
+    const id = bytes[offset++];
+    let size = 0;
+    for (let shift = 0; offset < bytes.length; shift += 7) {
+      const byte = bytes[offset++]!;
+      size += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) break;
+    }
+    if (id === START_SECTION_ID) return true;
+    offset += size;
+  }
+  return false;
 }

@@ -17,7 +17,7 @@ export interface WorkerSetup {
  */
 export interface JobMessage {
   /** A module this worker has not seen yet, and the id the pool runs it by. */
-  module?: { id: number; module: WebAssembly.Module };
+  module?: { id: number; module: WebAssembly.Module; instantiateAhead: boolean };
   /** Module ids this worker should forget (its share of the pool's LRU bookkeeping). */
   evict?: number[];
   /** stdin larger than the shared buffer holds. */

@@ -120,11 +120,14 @@ export class WasiHost {
     this.imports = { [WASI_MODULE]: this.functions() };
   }
 
-  /** Instantiates the module and runs its `_start` with this stdin. Never throws for the guest's sake. */
-  run(module: WebAssembly.Module, stdin: Uint8Array): WasiEnd {
+  /**
+   * Instantiates the module and runs its `_start` with this stdin. Never throws for the guest's sake.
+   * `ahead` is an instance of `module` made earlier with these imports and never run (see instantiate).
+   */
+  run(module: WebAssembly.Module, stdin: Uint8Array, ahead?: WebAssembly.Instance): WasiEnd {
     this.reset(stdin);
     try {
-      const instance = new WebAssembly.Instance(module, this.imports);
+      const instance = ahead ?? this.instantiate(module);
       this.memory = instance.exports.memory as WebAssembly.Memory;
       (instance.exports._start as () => void)();
       return { kind: 'exited', exitCode: 0, outputLimited: false };
@@ -136,6 +139,14 @@ export class WasiHost {
       this.bytes = EMPTY;
       this.stdin = EMPTY;
     }
+  }
+
+  /**
+   * A fresh instance for one run. Only for modules without a start section: it runs no guest code,
+   * so it can be made before the job it is for.
+   */
+  instantiate(module: WebAssembly.Module): WebAssembly.Instance {
+    return new WebAssembly.Instance(module, this.imports);
   }
 
   private reset(stdin: Uint8Array): void {
