@@ -4,11 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 import { checkFullyQualifiedName, checkVersion } from '../manifest/names';
 import { BodyTooLargeError, ClientGoneError } from './http/body';
 import { makeHostCheck, makeTokenCheck } from './http/guards';
-import { HttpError, sendError, type Headers } from './http/respond';
+import { HttpError, TEXT, sendError, type Headers } from './http/respond';
 import { Router, handlerFor, type RequestContext, type Route } from './http/router';
 import type { AgentContext } from './routes/context';
 import { ping, runningJobs, status } from './routes/monitorRoutes';
@@ -58,9 +59,10 @@ export function createAgentServer(agent: AgentContext, guards: ServerGuards): Se
   const tokenAccepted = guards.token === undefined ? undefined : makeTokenCheck(guards.token);
 
   const dispatch = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const { pathname, query } = splitUrl(req.url ?? '/');
+    const { pathname, query, authority } = splitUrl(req.url ?? '/');
     const method = req.method ?? 'GET';
     if (!hostAccepted(req.headers.host)) throw hostRefused(req.headers.host, guards.listenHost);
+    if (authority !== undefined && !hostAccepted(authority)) throw hostRefused(authority, guards.listenHost);
     const isPing = pathname === PING_PATH && (method === 'GET' || method === 'HEAD');
     if (tokenAccepted && !isPing && !tokenAccepted(req.headers.authorization)) throw tokenRefused(req.headers.authorization);
     const match = router.match(pathname);
@@ -99,7 +101,29 @@ export function createAgentServer(agent: AgentContext, guards: ServerGuards): Se
     dispatch(req, res).catch((error: unknown) => answerError(agent, req, res, error, jobHeadersFor(req, startedAt)));
   };
 
-  return createServer(onRequest);
+  // Host is checked by the guard above, which answers a request without one with a 403 that says why.
+  const server = createServer({ requireHostHeader: false }, onRequest);
+  server.on('clientError', answerMalformed);
+  return server;
+}
+
+/**
+ * A request Node could not parse (bad syntax, headers too large) gets a one-line plain-text body
+ * like every other refusal, instead of Node's empty default.
+ */
+function answerMalformed(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'the request headers are larger than this agent accepts; send shorter headers']
+      : [400, 'Bad Request', `the request is not valid HTTP/1.1 (${error.code ?? error.message}); check the client that sent it`];
+  const body = `${message}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${TEXT}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 function answerError(
@@ -125,14 +149,23 @@ function answerError(
 }
 
 /**
- * The path and the raw query of a request target. One trailing slash is dropped, so that
- * `/v1/storage/manifests/` is the list route (clients build URLs by joining segments).
+ * The path, raw query and (absolute-form only) authority of a request target. Clients build URLs
+ * by joining a base URL and a path, so repeated slashes are one and a trailing slash is dropped:
+ * `http://host:8100/` + `/v1/storage/manifests/` still names the list route.
  */
-export function splitUrl(url: string): { pathname: string; query: string | undefined } {
-  const queryStart = url.indexOf('?');
-  let pathname = queryStart < 0 ? url : url.slice(0, queryStart);
+export function splitUrl(url: string): { pathname: string; query: string | undefined; authority?: string } {
+  let target = url;
+  let authority: string | undefined;
+  const absolute = /^https?:\/\/([^/?#]*)/i.exec(target);
+  if (absolute) {
+    // RFC 9112 §3.2.2: a server must accept the absolute form (proxies send it).
+    authority = absolute[1];
+    target = target.slice(absolute[0].length) || '/';
+  }
+  const queryStart = target.indexOf('?');
+  let pathname = (queryStart < 0 ? target : target.slice(0, queryStart)).replace(/\/{2,}/g, '/');
   if (pathname.length > 1 && pathname.endsWith('/')) pathname = pathname.slice(0, -1);
-  return { pathname, query: queryStart < 0 ? undefined : url.slice(queryStart + 1) };
+  return { pathname, query: queryStart < 0 ? undefined : target.slice(queryStart + 1), authority };
 }
 
 /**

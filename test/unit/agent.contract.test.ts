@@ -647,6 +647,9 @@ describe('agent API contract (agent-api.md, row by row)', () => {
       assert.equal((await request(agent.url, 'GET', `${manifestPath(NAME)}/`)).status, 200);
       assert.equal((await request(agent.url, 'POST', `${runPath(NAME)}/`)).text, 'hello, world\n');
       assert.deepEqual(JSON.parse((await request(agent.url, 'GET', `${MANIFESTS}?limit=5`)).text), [NAME]);
+      // A base URL ending in '/' joined to '/v1/…' (the original CLI's build_url does this).
+      const joined = await rawExchange(agent.url, `GET /${MANIFESTS} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+      assert.match(joined, /^HTTP\/1\.1 200 [^]*\r\n\r\n\["test\.serval\.store"\]$/);
       assertErrorAnswer(await request(agent.url, 'GET', '/v2/anything'), 404, /there is no route/);
     });
   });
@@ -750,8 +753,28 @@ describe('agent API contract: Security', () => {
         assertErrorAnswer(answer, 403, /--allow-host/);
       }
     }
-    // HTTP/1.0 may leave Host out: refused too.
-    const raw = await rawExchange(agent.url, 'GET /monitor/ping HTTP/1.0\r\n\r\n');
-    assert.match(raw, /^HTTP\/1\.[01] 403 /);
+    // Without a Host header (HTTP/1.0 may leave it out; HTTP/1.1 must not): refused, saying why.
+    for (const version of ['1.0', '1.1']) {
+      const raw = await rawExchange(agent.url, `GET /monitor/ping HTTP/${version}\r\nConnection: close\r\n\r\n`);
+      assert.match(raw, /^HTTP\/1\.[01] 403 [^]*\r\n\r\na request without a Host header is not accepted/, version);
+    }
+  });
+
+  it('checks the authority of an absolute-form request target like a Host header', async () => {
+    const port = new URL(agent.url).port;
+    const accepted = await rawExchange(agent.url, `GET http://localhost:${port}/monitor/ping HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+    assert.match(accepted, /^HTTP\/1\.1 200 [^]*\r\n\r\npong$/);
+    const refused = await rawExchange(agent.url, `GET http://evil.example/monitor/ping HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+    assert.match(refused, /^HTTP\/1\.1 403 /);
+  });
+
+  it('answers a request that is not HTTP with 400 and a one-line plain-text body, and stays up', async () => {
+    const raw = await rawExchange(agent.url, 'HELLO THERE\r\n\r\n');
+    assert.match(raw, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.match(raw, /Content-Type: text\/plain/i);
+    assert.match(raw, /\r\n\r\nthe request is not valid HTTP\/1\.1 \([A-Z_]+\); check the client that sent it\n$/);
+    const huge = await rawExchange(agent.url, `GET /monitor/ping HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`);
+    assert.match(huge, /^HTTP\/1\.1 431 [^]*\r\n\r\nthe request headers are larger/);
+    assert.equal((await request(agent.url, 'GET', '/monitor/ping')).text, 'pong');
   });
 });
