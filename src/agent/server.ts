@@ -35,11 +35,12 @@ export function agentRoutes(agent: AgentContext): Route[] {
     { pattern: PING_PATH, handlers: { GET: ping } },
     { pattern: '/monitor/status', handlers: { GET: bind(status) } },
     { pattern: '/v1/jobs', handlers: { GET: bind(runningJobs) } },
-    { pattern: RUN_PATTERN, handlers: { POST: bind(runJob) } },
+    { pattern: RUN_PATTERN, handlers: { POST: bind(runJob) }, versionQuery: true },
     { pattern: '/v1/storage/manifests', handlers: { GET: bind(storage.listManifests), POST: bind(storage.storeManifest) } },
     {
       pattern: '/v1/storage/manifests/:name',
       handlers: { GET: bind(storage.getManifest), DELETE: bind(storage.deleteManifest) },
+      versionQuery: true,
     },
     { pattern: '/v1/storage/manifests/:name/executables', handlers: { GET: bind(storage.listExecutables) } },
     {
@@ -76,7 +77,7 @@ export function createAgentServer(agent: AgentContext, guards: ServerGuards): Se
       res,
       head: chosen.head,
       name: match.rawName === undefined ? '' : checkedParam(match.rawName, 'name', checkFullyQualifiedName),
-      version: checkedVersion(match.rawVersion, query === undefined ? undefined : versionParam(query)),
+      version: checkedVersion(match.rawVersion, query === undefined || !match.route.versionQuery ? undefined : versionParam(query)),
     };
     await chosen.handler(ctx);
   };

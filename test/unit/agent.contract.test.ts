@@ -647,6 +647,10 @@ describe('agent API contract (agent-api.md, row by row)', () => {
       assert.equal((await request(agent.url, 'GET', `${manifestPath(NAME)}/`)).status, 200);
       assert.equal((await request(agent.url, 'POST', `${runPath(NAME)}/`)).text, 'hello, world\n');
       assert.deepEqual(JSON.parse((await request(agent.url, 'GET', `${MANIFESTS}?limit=5`)).text), [NAME]);
+      // ?version= means something only to GET/HEAD/DELETE :name and run; elsewhere it is ignored.
+      assert.equal((await request(agent.url, 'GET', `${manifestPath(NAME)}/executables?version=a%20b`)).status, 200);
+      assert.equal((await request(agent.url, 'GET', `${executablePath(NAME, '1')}?version=nope%2F`)).status, 200);
+      assert.equal((await request(agent.url, 'GET', '/monitor/status?version=%')).status, 200);
       // A base URL ending in '/' joined to '/v1/…' (the original CLI's build_url does this).
       const joined = await rawExchange(agent.url, `GET /${MANIFESTS} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
       assert.match(joined, /^HTTP\/1\.1 200 [^]*\r\n\r\n\["test\.serval\.store"\]$/);

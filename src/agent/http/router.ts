@@ -23,6 +23,8 @@ export interface Route {
   /** e.g. `/v1/storage/manifests/:name/executable/:version` */
   pattern: string;
   handlers: Partial<Record<Method, Handler>>;
+  /** Reads `?version=`; on other routes the query is ignored, whatever it holds. */
+  versionQuery?: true;
 }
 
 export interface RouteMatch {
