@@ -104,8 +104,25 @@ export function createAgentServer(agent: AgentContext, guards: ServerGuards): Se
 
   // Host is checked by the guard above, which answers a request without one with a 403 that says why.
   const server = createServer({ requireHostHeader: false }, onRequest);
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => onRequest(req, continueWhenRead(req, res)));
   server.on('clientError', answerMalformed);
   return server;
+}
+
+/**
+ * `Expect: 100-continue`: the client waits for `100 Continue` before it sends the body. It gets
+ * one only when a handler starts reading the body, so a refusal known before (401, 403, 404 no
+ * manifest, 413 by Content-Length) spares it the upload. Such a refusal closes the connection:
+ * the client may or may not send the body anyway, and the next request cannot be told from it.
+ */
+function continueWhenRead(req: IncomingMessage, res: ServerResponse): ServerResponse {
+  res.setHeader('connection', 'close');
+  req.once('resume', () => {
+    if (res.headersSent) return;
+    res.removeHeader('connection');
+    res.writeContinue();
+  });
+  return res;
 }
 
 /**
