@@ -33,7 +33,6 @@ const enum Errno {
   Notsock = 57,
   Notsup = 58,
   Spipe = 70,
-  Notcapable = 76,
 }
 
 const enum Filetype {
@@ -397,8 +396,10 @@ export class WasiHost {
       fd_close: (fd: number) => this.fdClose(fd),
       fd_datasync: (fd: number) => this.unsupported(fd, Errno.Inval),
       fd_fdstat_get: (fd: number, ptr: number) => this.fdFdstatGet(fd, ptr),
-      fd_fdstat_set_flags: (fd: number) => this.unsupported(fd, Errno.Notsup),
-      fd_fdstat_set_rights: (fd: number) => this.unsupported(fd, Errno.Notcapable),
+      // As wasmtime: only a file's flags can change, and stdio is no file (fcntl(F_SETFL) fails with EBADF).
+      fd_fdstat_set_flags: () => Errno.Badf,
+      // As wasmtime: rights are not enforced, so dropping some is a no-op that succeeds.
+      fd_fdstat_set_rights: (fd: number) => (this.isOpenStdio(fd) ? Errno.Success : Errno.Badf),
       fd_filestat_get: (fd: number, ptr: number) => this.fdFilestatGet(fd, ptr),
       fd_filestat_set_size: (fd: number) => this.unsupported(fd, Errno.Inval),
       fd_filestat_set_times: (fd: number) => this.unsupported(fd, Errno.Inval),
