@@ -174,14 +174,16 @@ function answerError(
 export function splitUrl(url: string): { pathname: string; query: string | undefined; authority?: string } {
   let target = url;
   let authority: string | undefined;
-  const absolute = /^https?:\/\/([^/?#]*)/i.exec(target);
+  // Checked only off the usual path: these run on every request, hot job runs included.
+  const absolute = target.startsWith('/') ? null : /^https?:\/\/([^/?#]*)/i.exec(target);
   if (absolute) {
     // RFC 9112 §3.2.2: a server must accept the absolute form (proxies send it).
     authority = absolute[1];
     target = target.slice(absolute[0].length) || '/';
   }
   const queryStart = target.indexOf('?');
-  let pathname = (queryStart < 0 ? target : target.slice(0, queryStart)).replace(/\/{2,}/g, '/');
+  let pathname = queryStart < 0 ? target : target.slice(0, queryStart);
+  if (pathname.includes('//')) pathname = pathname.replace(/\/{2,}/g, '/');
   if (pathname.length > 1 && pathname.endsWith('/')) pathname = pathname.slice(0, -1);
   return { pathname, query: queryStart < 0 ? undefined : target.slice(queryStart + 1), authority };
 }
