@@ -5,13 +5,23 @@ import {
   UnauthorizedError,
 } from '../client/errors';
 
+/** What the caller knows about the request that failed, for a more precise sentence. */
+export interface AgentErrorContext {
+  /** Whether the request carried a token; undefined when unknown. */
+  tokenSet?: boolean;
+}
+
 /**
  * One sentence for a failed call to the agent, with what to do about it in the editor's terms
  * (commands, settings) rather than the CLI's flags that the client's own messages mention.
  */
-export function describeAgentError(error: unknown, agentLabel: string): string {
+export function describeAgentError(error: unknown, agentLabel: string, context: AgentErrorContext = {}): string {
   if (error instanceof UnauthorizedError) {
-    return `${agentLabel} refused the request: set its token with "Serval: Set Agent Token…".`;
+    if (context.tokenSet === false) return `${sentenceStart(agentLabel)} needs a token: set it with "Serval: Set Agent Token…".`;
+    if (context.tokenSet === true) {
+      return `${sentenceStart(agentLabel)} refused the token it was given: set the right one with "Serval: Set Agent Token…".`;
+    }
+    return `${sentenceStart(agentLabel)} refused the request: set its token with "Serval: Set Agent Token…".`;
   }
   if (error instanceof ForbiddenError) {
     return `${agentLabel} refused the request (${error.message}). Start it with --allow-host for the name in serval.agent.url.`;
@@ -25,6 +35,11 @@ export function describeAgentError(error: unknown, agentLabel: string): string {
   }
   if (error instanceof AgentClientError || error instanceof Error) return error.message;
   return String(error);
+}
+
+/** "the local agent" opens a sentence as "The local agent"; a URL stays as it is. */
+function sentenceStart(agentLabel: string): string {
+  return agentLabel.startsWith('the ') ? `The ${agentLabel.slice(4)}` : agentLabel;
 }
 
 function capitalise(text: string): string {

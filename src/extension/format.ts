@@ -40,3 +40,12 @@ export function firstLine(text: string, maxLength = 160): string {
   const line = text.split(/\r?\n/).find((l) => l.trim() !== '')?.trim() ?? '';
   return line.length > maxLength ? `${line.slice(0, maxLength - 1)}…` : line;
 }
+
+/** "http://build-box:8100/" -> "build-box:8100": the short name of an agent. Unparseable URLs are returned as given. */
+export function hostOf(url: string): string {
+  try {
+    return new URL(url).host || url;
+  } catch {
+    return url;
+  }
+}

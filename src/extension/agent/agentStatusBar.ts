@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 
 import type { AgentHealthState } from './agentHealth';
 import type { Ctx } from '../ctx';
+import { hostOf } from '../format';
 
 /** Which agent is in use and whether it answers; a click opens Switch Agent. */
 export function createAgentStatusBar(ctx: Ctx): void {
@@ -38,13 +39,5 @@ function describeHealth(health: AgentHealthState): { icon: string; state: string
       return { icon: '$(warning)', state: health.message, warning: true };
     case 'unknown':
       return { icon: '$(vm)', state: 'Not checked yet.', warning: false };
-  }
-}
-
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return url;
   }
 }

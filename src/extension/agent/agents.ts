@@ -47,8 +47,8 @@ export class Agents implements vscode.Disposable {
 
   /**
    * Fires when what the agent serves may have changed: another URL or token, the local agent
-   * stopped, restarted or died. Not when the local agent starts lazily: whoever needed it is waiting
-   * for it already, and listeners that re-query would otherwise restart a failing agent in a loop.
+   * stopped or restarted by the user. Not when the local agent starts lazily or dies: whoever needs
+   * it starts it, and listeners that re-query would otherwise restart a failing agent in a loop.
    */
   readonly onDidChange = this.changed.event;
   /** Fires on every start, stop and death of the local agent (status bar, context keys). */
@@ -88,6 +88,11 @@ export class Agents implements vscode.Disposable {
   /** "the local agent" or the remote URL, for status bar, tree and messages. */
   get label(): string {
     return this.isRemote ? this.remoteUrl : 'the local agent';
+  }
+
+  /** Whether a token is stored for the remote agent in use (false for the local agent, which VS Code gives one). */
+  async hasRemoteToken(): Promise<boolean> {
+    return this.isRemote && (await this.deps.tokens.get(this.remoteUrl)) !== undefined;
   }
 
   /** The agent in use; starts the embedded agent when it is the one in use and is not running. */
@@ -177,8 +182,9 @@ export class Agents implements vscode.Disposable {
     this.local = undefined;
     const reason = describeExit(exit);
     this.deps.log.error(`The local agent stopped unexpectedly (${reason})`);
+    // Not `changed`: the store is on disk, so what the agent serves is the same, and listeners that
+    // re-query (a visible tree) would restart an agent that dies on every request in a loop.
     this.fireLocalStateChanged();
-    this.changed.fire();
     void vscode.window
       .showWarningMessage(
         `The local Serval agent stopped unexpectedly (${reason}). It will be restarted the next time it is needed.`,
@@ -236,7 +242,7 @@ export class Agents implements vscode.Disposable {
   }
 
   private async updateContextKeys(): Promise<void> {
-    const hasToken = this.isRemote && (await this.deps.tokens.get(this.remoteUrl)) !== undefined;
+    const hasToken = await this.hasRemoteToken();
     await Promise.all([
       setContext('serval.remoteAgent', this.isRemote),
       setContext('serval.localAgentRunning', this.localState === 'running'),

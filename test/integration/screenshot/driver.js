@@ -29,6 +29,9 @@ async function run() {
   await vscode.commands.executeCommand('notifications.clearAll');
   await vscode.commands.executeCommand('workbench.view.extension.serval');
   await api.ctx.tree.revealVersion('sh.serval.loudify', '1.0.0');
+  // The agent node adds a level of indentation: widen the side bar so the version's details fit
+  // (the resize commands act on the editor part here, so narrowing it widens the side bar).
+  for (let step = 0; step < 2; step++) await vscode.commands.executeCommand('workbench.action.decreaseViewWidth');
   const input = await vscode.workspace.openTextDocument({ content: INPUT, language: 'plaintext' });
   await vscode.window.showTextDocument(input);
   await vscode.commands.executeCommand('serval.runOnActiveFile', { job: 'sh.serval.loudify' });

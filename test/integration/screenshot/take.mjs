@@ -15,7 +15,9 @@ const csRun = process.env.CS_RUN ?? path.resolve(repoRoot, '../shared/vscode-run
 const out = path.resolve(process.argv[2] ?? path.join(repoRoot, 'docs/tree-and-output.png'));
 
 const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'serval-screenshot-'));
-fs.cpSync(path.join(repoRoot, 'samples'), workspace, { recursive: true });
+// Keep the repository's times: a fresh copy's times could be a fraction of a millisecond after the
+// `now` below, making a build look stale (publish would then stop at its modal warning).
+fs.cpSync(path.join(repoRoot, 'samples'), workspace, { recursive: true, preserveTimestamps: true });
 const now = new Date();
 for (const entry of fs.readdirSync(workspace, { recursive: true, encoding: 'utf8' })) {
   // Fresh copies have arbitrary times: keep the builds newer than their sources (no stale warning).
