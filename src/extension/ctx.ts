@@ -7,6 +7,7 @@ import { AgentHealth } from './agent/agentHealth';
 import { Agents, localAgentStorageDir } from './agent/agents';
 import { AgentTokens } from './agent/agentTokens';
 import { Config } from './config';
+import { askModally, type Confirm } from './confirm';
 import { ManifestDocuments } from './documents/manifestDocuments';
 import { OutputDocuments } from './documents/outputDocuments';
 import { RunningJobs } from './run/runningJobs';
@@ -39,6 +40,11 @@ export class Ctx implements vscode.Disposable {
   /** Set once by activate(); commands and tests reach the tree provider and view through it. */
   tree!: JobsTree;
   lastRun: RunRecord | undefined;
+  /**
+   * Every modal confirmation (delete, stale build, publish) goes through here. Integration tests
+   * replace it: a modal dialog cannot be answered from the extension host.
+   */
+  confirm: Confirm = askModally;
   /** The last failure a command showed to the user (what the notification said); for tests and bug reports. */
   lastFailure: { command: string; message: string } | undefined;
 

@@ -3,8 +3,10 @@ import * as assert from 'node:assert/strict';
 
 import { parseAgentLogLine } from '../../src/extension/agent/agentLogLine';
 import { normaliseAgentUrl } from '../../src/extension/agent/agentTokens';
+import { AgentUnreachableError, UnauthorizedError } from '../../src/client/errors';
 import { parseRunArgument } from '../../src/extension/commands/runArgument';
-import { firstLine, formatRelativeTime, formatSize } from '../../src/extension/format';
+import { describeAgentError } from '../../src/extension/errors';
+import { firstLine, formatRelativeTime, formatSize, hostOf } from '../../src/extension/format';
 import { RecentJobs } from '../../src/extension/run/recentJobs';
 import { newestFirst } from '../../src/extension/tree/nodes';
 
@@ -92,5 +94,32 @@ describe('recent jobs and versions order', () => {
 
   it('keys tokens by origin', () => {
     assert.equal(normaliseAgentUrl('http://box:8100/'), 'http://box:8100');
+  });
+});
+
+describe('agent errors in the editor\'s terms', () => {
+  const refused = new UnauthorizedError('missing or wrong token');
+
+  it('says a remote agent needs a token when none is set, and that it refused the one that is', () => {
+    const url = 'http://box:8100';
+    assert.equal(describeAgentError(refused, url, { tokenSet: false }), `${url} needs a token: set it with "Serval: Set Agent Token…".`);
+    assert.equal(
+      describeAgentError(refused, url, { tokenSet: true }),
+      `${url} refused the token it was given: set the right one with "Serval: Set Agent Token…".`,
+    );
+  });
+
+  it('opens the sentence with a capital for the local agent, and points at its restart', () => {
+    assert.match(describeAgentError(refused, 'the local agent'), /^The local agent refused the request/);
+    const unreachable = new AgentUnreachableError('http://127.0.0.1:1');
+    assert.equal(
+      describeAgentError(unreachable, 'the local agent'),
+      'No agent answers at http://127.0.0.1:1. Restart the local agent ("Serval: Restart Local Agent"), then retry.',
+    );
+  });
+
+  it('names an agent by host and port', () => {
+    assert.equal(hostOf('http://build-box:8100/'), 'build-box:8100');
+    assert.equal(hostOf('not a url'), 'not a url');
   });
 });

@@ -1,3 +1,5 @@
+import * as vscode from 'vscode';
+
 import type { Ctx } from '../ctx';
 import { requireRemote } from './setAgentToken';
 
@@ -6,4 +8,5 @@ export const clearAgentToken = (ctx: Ctx) => async () => {
   const url = requireRemote(ctx);
   await ctx.tokens.clear(url);
   ctx.log.info(`Token cleared for ${url}`);
+  vscode.window.setStatusBarMessage(`$(check) Serval: token of ${url} cleared`, 3000);
 };

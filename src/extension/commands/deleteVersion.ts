@@ -1,5 +1,3 @@
-import * as vscode from 'vscode';
-
 import type { Ctx } from '../ctx';
 import { UserFacingError } from '../errors';
 import { asVersionNode } from './treeArgument';
@@ -10,12 +8,12 @@ export const deleteVersion = (ctx: Ctx) => async (node?: unknown) => {
   if (!target) throw new UserFacingError('Delete Version works on a version in the Serval view: right-click one there.');
   const job = target.manifest.fqName;
   const { version } = target.executable;
-  const choice = await vscode.window.showWarningMessage(
-    `Delete version ${version} of ${job} from ${ctx.agents.label}?`,
-    { modal: true, detail: target.isCurrent ? 'It is the current version: runs without a version will fail until you publish again.' : undefined },
-    'Delete',
-  );
-  if (choice !== 'Delete') return;
+  const confirmed = await ctx.confirm({
+    message: `Delete version ${version} of ${job} from ${ctx.agents.label}?`,
+    detail: target.isCurrent ? 'It is the current version: runs without a version will fail until you publish again.' : undefined,
+    action: 'Delete',
+  });
+  if (!confirmed) return;
   await (await ctx.client()).deleteExecutable(job, version);
   ctx.log.info(`Deleted ${job} ${version}`);
   ctx.fireStoreChanged();

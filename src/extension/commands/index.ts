@@ -70,24 +70,34 @@ function reportingErrors(ctx: Ctx, id: string, command: (...args: unknown[]) => 
         ctx.log.info(`${id}: cancelled`);
         return undefined;
       }
-      void showFailure(ctx, id, error);
+      void showFailure(ctx, error, await recordFailure(ctx, id, error));
       return undefined;
     }
   };
 }
 
-async function showFailure(ctx: Ctx, id: string, error: unknown): Promise<void> {
+/** Logs a failure and keeps what the user is told in `ctx.lastFailure`, before the command settles. */
+async function recordFailure(ctx: Ctx, id: string, error: unknown): Promise<string> {
   if (error instanceof UserFacingError) {
-    ctx.lastFailure = { command: id, message: error.message };
     ctx.log.warn(`${id}: ${error.message}`);
-    const choice = await vscode.window.showErrorMessage(error.message, ...error.actions.map((action) => action.title));
-    await error.actions.find((action) => action.title === choice)?.run();
-    return;
+    ctx.lastFailure = { command: id, message: error.message };
+    return error.message;
   }
   ctx.log.error(`${id} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   ctx.health.reportFailure();
-  const message = describeAgentError(error, ctx.agents.label);
+  const tokenSet = ctx.agents.isRemote ? await ctx.agents.hasRemoteToken() : undefined;
+  const message = describeAgentError(error, ctx.agents.label, { tokenSet });
   ctx.lastFailure = { command: id, message };
+  return message;
+}
+
+/** A non-modal error notification with the error's own actions, or "Show Log" for the details. */
+async function showFailure(ctx: Ctx, error: unknown, message: string): Promise<void> {
+  if (error instanceof UserFacingError) {
+    const choice = await vscode.window.showErrorMessage(message, ...error.actions.map((action) => action.title));
+    await error.actions.find((action) => action.title === choice)?.run();
+    return;
+  }
   const choice = await vscode.window.showErrorMessage(message, 'Show Log');
   if (choice === 'Show Log') ctx.log.show(true);
 }

@@ -15,27 +15,32 @@ export async function runPreTask(name: string, log: vscode.LogOutputChannel): Pr
     );
   }
   log.info(`Running the task "${name}" before publishing`);
-  const exitCode = await executeAndWait(task);
-  if (exitCode !== undefined && exitCode !== 0) {
-    throw new UserFacingError(`The task "${name}" failed (exit code ${exitCode}), so nothing was published. See its terminal.`);
+  const end = await executeAndWait(task);
+  if (end.kind === 'process' && end.exitCode === undefined) {
+    throw new UserFacingError(`The task "${name}" was stopped before it finished, so nothing was published.`);
+  }
+  if (end.kind === 'process' && end.exitCode !== 0) {
+    throw new UserFacingError(`The task "${name}" failed (exit code ${end.exitCode}), so nothing was published. See its terminal.`);
   }
 }
 
-/** Resolves with the task's exit code, or undefined for a task without a process (custom execution). */
-async function executeAndWait(task: vscode.Task): Promise<number | undefined> {
+/** How a task ended: its process's exit code (undefined when it was terminated), or no process at all. */
+type TaskEnd = { kind: 'process'; exitCode: number | undefined } | { kind: 'noProcess' };
+
+async function executeAndWait(task: vscode.Task): Promise<TaskEnd> {
   const disposables: vscode.Disposable[] = [];
   try {
-    return await new Promise<number | undefined>((resolve, reject) => {
+    return await new Promise<TaskEnd>((resolve, reject) => {
       let execution: vscode.TaskExecution | undefined;
       const isOurs = (other: vscode.TaskExecution): boolean =>
         other === execution || (other.task.name === task.name && other.task.source === task.source);
       disposables.push(
         vscode.tasks.onDidEndTaskProcess((event) => {
-          if (isOurs(event.execution)) resolve(event.exitCode);
+          if (isOurs(event.execution)) resolve({ kind: 'process', exitCode: event.exitCode });
         }),
-        // Fires after onDidEndTaskProcess; settles tasks that have no process of their own.
+        // Fires after onDidEndTaskProcess; settles tasks that have no process of their own (custom execution).
         vscode.tasks.onDidEndTask((event) => {
-          if (isOurs(event.execution)) resolve(undefined);
+          if (isOurs(event.execution)) resolve({ kind: 'noProcess' });
         }),
       );
       vscode.tasks.executeTask(task).then((started) => (execution = started), reject);

@@ -35,7 +35,7 @@ export async function publishJob(ctx: Ctx, given: unknown): Promise<PublishResul
   if (!uri) return undefined;
   if (ctx.config.publishPreTask) await runPreTask(ctx.config.publishPreTask, ctx.log);
   const ready = await validate(ctx, uri);
-  if (!(await confirmStaleBuild(ready))) return undefined;
+  if (!(await confirmStaleBuild(ctx, ready))) return undefined;
   if (!(await confirmPublish(ctx, ready))) return undefined;
   const result = await upload(ctx, ready);
   if (!result) return undefined;
@@ -74,25 +74,24 @@ async function showProblems(uri: vscode.Uri): Promise<void> {
 }
 
 /** A binary older than its manifest or sources was probably not rebuilt: ask before publishing it. */
-async function confirmStaleBuild(ready: ReadyToPublish): Promise<boolean> {
+async function confirmStaleBuild(ctx: Ctx, ready: ReadyToPublish): Promise<boolean> {
   const stale = await findStaleBuild(ready.uri.fsPath, ready.binaryPath);
   if (!stale) return true;
-  const choice = await vscode.window.showWarningMessage(
-    `${path.basename(ready.binaryPath)} is older than ${vscode.workspace.asRelativePath(stale.newerFile)}: it may not contain your last changes.`,
-    { modal: true, detail: 'Rebuild it first (serval.publish.preTask can run the build for you), or publish it as it is.' },
-    'Publish Anyway',
-  );
-  return choice === 'Publish Anyway';
+  return ctx.confirm({
+    message: `${path.basename(ready.binaryPath)} is older than ${vscode.workspace.asRelativePath(stale.newerFile)}: it may not contain your last changes.`,
+    detail: 'Rebuild it first (serval.publish.preTask can run the build for you), or publish it as it is.',
+    action: 'Publish Anyway',
+  });
 }
 
 async function confirmPublish(ctx: Ctx, ready: ReadyToPublish): Promise<boolean> {
   if (!ctx.config.publishConfirm) return true;
-  const choice = await vscode.window.showInformationMessage(
-    `Publish ${ready.fqName} ${ready.manifest.version} to ${ctx.agents.label}?`,
-    { modal: true, detail: `${ready.bytes.length} bytes from ${vscode.workspace.asRelativePath(ready.binaryPath)}` },
-    'Publish',
-  );
-  return choice === 'Publish';
+  return ctx.confirm({
+    message: `Publish ${ready.fqName} ${ready.manifest.version} to ${ctx.agents.label}?`,
+    detail: `${ready.bytes.length} bytes from ${vscode.workspace.asRelativePath(ready.binaryPath)}`,
+    action: 'Publish',
+    severity: 'information',
+  });
 }
 
 /** Manifest first (the agent refuses an executable without one), then the executable; cancellable. */
@@ -103,12 +102,20 @@ function upload(ctx: Ctx, ready: ReadyToPublish): Thenable<PublishResult | undef
     async (progress, token) => {
       const signal = abortSignalOf(token);
       const client = await ctx.client();
+      signal.throwIfAborted();
       progress.report({ message: 'manifest…' });
       const manifestIntegrity = await client.storeManifest(ready.text, { signal });
-      progress.report({ message: 'executable…', increment: 50 });
-      const integrity = await client.putExecutable(fqName, manifest.version, ready.bytes, { signal });
-      progress.report({ increment: 50 });
-      return { fqName, version: manifest.version, manifestIntegrity, integrity };
+      try {
+        progress.report({ message: 'executable…', increment: 50 });
+        const integrity = await client.putExecutable(fqName, manifest.version, ready.bytes, { signal });
+        progress.report({ increment: 50 });
+        return { fqName, version: manifest.version, manifestIntegrity, integrity };
+      } catch (error) {
+        // The manifest is stored already: the tree must show it, without the version that failed.
+        ctx.log.warn(`Publishing ${fqName} ${manifest.version} stopped after its manifest was stored, before its executable`);
+        ctx.fireStoreChanged();
+        throw error;
+      }
     },
   );
 }

@@ -1,0 +1,21 @@
+import * as vscode from 'vscode';
+
+/** A yes/no question asked before something that cannot be undone or that the user may not expect. */
+export interface Confirmation {
+  message: string;
+  detail?: string;
+  /** The button that goes ahead, e.g. "Delete"; the dialog's own Cancel is the other answer. */
+  action: string;
+  /** Warning (default) for destructive or risky steps, information for a plain check. */
+  severity?: 'warning' | 'information';
+}
+
+/** Resolves true when the user chose the action. */
+export type Confirm = (question: Confirmation) => Promise<boolean>;
+
+/** The real confirmation: a modal dialog, so the answer is deliberate. */
+export const askModally: Confirm = async ({ message, detail, action, severity = 'warning' }) => {
+  const show = severity === 'warning' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+  const choice = await show(message, { modal: true, detail }, action);
+  return choice === action;
+};
