@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 
 import { AgentClient } from '../../client/client';
 import { Config } from '../config';
-import { AgentTokens } from './agentTokens';
+import { normaliseAgentUrl, type AgentTokens } from './agentTokens';
 import { describeExit, LocalAgentProcess, type AgentExit } from './localAgentProcess';
 import type { ParsedLogLine } from './agentLogLine';
 
@@ -57,8 +57,9 @@ export class Agents implements vscode.Disposable {
   constructor(private readonly deps: AgentsDeps) {
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((event) => this.onConfigurationChanged(event)),
-      deps.tokens.onDidChange((url) => {
-        if (url === this.remoteUrl) {
+      // The event names the agent by origin (the key of its token), the setting by what the user wrote.
+      deps.tokens.onDidChange((origin) => {
+        if (this.isRemote && origin === normaliseAgentUrl(this.remoteUrl)) {
           void this.updateContextKeys();
           this.changed.fire();
         }

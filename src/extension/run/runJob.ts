@@ -32,7 +32,7 @@ export async function runJobOnEditor(ctx: Ctx, request: RunRequest): Promise<Run
   ctx.lastRun = record;
   logRun(ctx, label, record);
   await showOutput(ctx, record);
-  if (record.problem) void warn(ctx, record);
+  if (record.problem) warn(ctx, record).catch((error: unknown) => ctx.log.error(`Showing the output of ${label} failed: ${String(error)}`));
   return record;
 }
 
