@@ -19,7 +19,8 @@ export class RunningJobs implements vscode.Disposable {
   async track<T>(job: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const id = this.nextId++;
     const controller = new AbortController();
-    const item = vscode.window.createStatusBarItem(`serval.run.${id}`, vscode.StatusBarAlignment.Left, 9);
+    // One stable id for every spinner: the id is what the user hides or shows them by.
+    const item = vscode.window.createStatusBarItem('serval.runningJob', vscode.StatusBarAlignment.Left, 9);
     item.name = 'Serval Job';
     item.text = `$(sync~spin) Serval: running ${job}`;
     item.tooltip = 'Click to stop waiting for this job';
