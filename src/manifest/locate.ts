@@ -167,15 +167,7 @@ function readKeyValue(cursor: Cursor): KeyLocation | undefined {
   if (cursor.peek() !== '=') return undefined;
   cursor.pos++;
   cursor.skipBlanks();
-  const value = readValue(cursor);
-  return {
-    key: key.path[0],
-    path: key.path,
-    keyRange: cursor.range(key.offset, key.end),
-    valueRange: value.range,
-    value,
-    fromHeader: false,
-  };
+  return keyLocation(cursor, key, readValue(cursor), false);
 }
 
 function readHeader(cursor: Cursor): KeyLocation | undefined {
@@ -187,14 +179,18 @@ function readHeader(cursor: Cursor): KeyLocation | undefined {
   if (!key) return undefined;
   cursor.skipBlanks();
   if (cursor.startsWith(']'.repeat(brackets))) cursor.pos += brackets;
-  const value = valueAt(cursor, offset, cursor.pos);
+  // A `[table]` header defines its first key: its "value" is the whole header.
+  return keyLocation(cursor, key, valueAt(cursor, offset, cursor.pos), true);
+}
+
+function keyLocation(cursor: Cursor, key: ParsedKey, value: ValueLocation, fromHeader: boolean): KeyLocation {
   return {
     key: key.path[0],
     path: key.path,
     keyRange: cursor.range(key.offset, key.end),
     valueRange: value.range,
     value,
-    fromHeader: true,
+    fromHeader,
   };
 }
 
