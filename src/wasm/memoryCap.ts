@@ -4,6 +4,10 @@
  * Worker resourceLimits do not bound WebAssembly memory, but an engine never grows a memory past
  * its declared maximum: with the maximum lowered, `memory.grow` fails inside the guest (libc's
  * `malloc` returns NULL) instead of the host running out of memory.
+ *
+ * Tables get the same treatment. Their elements live on the worker's JS heap, and V8 answers a
+ * heap exhausted by `table.grow` by aborting the whole process (a resourceLimits worker too), so
+ * an uncapped module could kill the agent, or the extension host, with a few big tables.
  */
 import { ByteReader } from './reader';
 import {
@@ -15,6 +19,7 @@ import {
   type Section,
   SectionId,
   sectionReader,
+  skipValueType,
 } from './sections';
 
 export type MemoryCapResult =
@@ -25,12 +30,24 @@ const PAGE_BYTES = 65536;
 const HAS_MAXIMUM = 0x01;
 
 /**
+ * Table entries a job may have in all its tables together: V8's own maximum for one table, about
+ * 80 MB of the worker's heap, far from its limit. Real programs hold a few thousand.
+ */
+export const TABLE_ENTRY_LIMIT = 10_000_000;
+
+/**
  * Lowers the declared maximum of every memory (defined or imported) to at most `maxPages`.
  * Refuses a module whose initial memory is already over the cap. Throws WasmFormatError on malformed bytes.
  */
-export function capMemory(bytes: Uint8Array, maxPages: number): MemoryCapResult {
+export function capMemory(bytes: Uint8Array, maxPages: number, maxTableEntries = TABLE_ENTRY_LIMIT): MemoryCapResult {
   const edits: SectionEdit[] = [];
   for (const section of readSections(bytes)) {
+    if (section.id === SectionId.Table) {
+      const capped = tableEdit(bytes, section, maxTableEntries);
+      if (typeof capped === 'string') return { ok: false, problem: capped };
+      if (capped) edits.push(capped);
+      continue;
+    }
     const memories = memoryLimitsIn(bytes, section);
     const tooBig = memories.find((limits) => limits.min > maxPages);
     if (tooBig) return { ok: false, problem: initialMemoryProblem(tooBig.min, maxPages) };
@@ -59,6 +76,32 @@ function formatPages(pages: number): string {
 interface SectionEdit {
   section: Section;
   replacements: { limits: Limits; encoded: number[] }[];
+}
+
+/**
+ * Each table may grow by an equal share of what the budget leaves after every table's initial
+ * size, so all of them together never pass it. A problem sentence when the initial sizes alone do.
+ * (Imported tables need no cap: a job imports only functions, from WASI.)
+ */
+function tableEdit(bytes: Uint8Array, section: Section, maxEntries: number): SectionEdit | string | undefined {
+  const reader = sectionReader(bytes, section);
+  const count = reader.uleb('the number of tables');
+  const tables = Array.from({ length: count }, (_, i) => {
+    skipValueType(reader, `table ${i}`);
+    return readLimits(reader, `table ${i}`);
+  });
+  const initial = tables.reduce((sum, limits) => sum + limits.min, 0);
+  if (initial > maxEntries) {
+    return (
+      `It declares tables of ${initial} entries in all, more than the limit of ${maxEntries} per job; ` +
+      'build it with smaller tables.'
+    );
+  }
+  const share = Math.floor((maxEntries - initial) / Math.max(1, count));
+  const replacements = tables
+    .filter((limits) => limits.max === undefined || limits.max > limits.min + share)
+    .map((limits) => ({ limits, encoded: encodeLimits(limits, limits.min + share) }));
+  return replacements.length > 0 ? { section, replacements } : undefined;
 }
 
 function memoryLimitsIn(bytes: Uint8Array, section: Section): Limits[] {

@@ -5,6 +5,7 @@ import { ByteReader } from './reader';
 export const enum SectionId {
   Custom = 0,
   Import = 2,
+  Table = 4,
   Memory = 5,
   Export = 7,
 }
