@@ -4,7 +4,9 @@
 import * as assert from 'node:assert/strict';
 import wabt from 'wabt';
 
+import { runInProcess } from '../../src/agent/runner/inProcess';
 import { JobRunner } from '../../src/agent/runner/pool';
+import { prepareJobModule } from '../../src/agent/runner/prepare';
 import { DEFAULT_JOB_LIMITS } from '../../src/agent/runner/types';
 import { capMemory, TABLE_ENTRY_LIMIT } from '../../src/wasm/memoryCap';
 
@@ -78,5 +80,38 @@ describe('review: wasm tables are bounded like memory', () => {
     } finally {
       await runner.close();
     }
+  });
+});
+
+describe('review: WASI pointers are unsigned', () => {
+  // A wasm i32 reaches JS as a signed number: 0xFFFFFFF0 arrives as -16. Treated as signed, a
+  // pointer at or past 2 GiB passed the bounds check, and subarray(-16, 0) then named the wrong
+  // bytes (or none): random_get "succeeded" filling nothing, fd_write trapped on a DataView range
+  // error, and a job allowed more than 2 GiB (--job-memory-mb goes to 4096) wrote the wrong bytes.
+  it('answers EFAULT, not success or a trap, for pointers at 2 GiB and above', async () => {
+    const bytes = await watWithTables(`(module
+      (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (func (export "_start")
+        ;; errnos at 100..102, then written to stdout from there
+        (i32.store8 (i32.const 100) (call $random (i32.const -16) (i32.const 16)))
+        (i32.store8 (i32.const 101) (call $write (i32.const 1) (i32.const -8) (i32.const 1) (i32.const 0)))
+        ;; an iovec (at 200) naming 8 bytes at 0xFFFFFFF8 for fd_read
+        (i32.store (i32.const 200) (i32.const -8))
+        (i32.store (i32.const 204) (i32.const 8))
+        (i32.store8 (i32.const 102) (call $read (i32.const 0) (i32.const 200) (i32.const 1) (i32.const 0)))
+        (i32.store (i32.const 208) (i32.const 100))
+        (i32.store (i32.const 212) (i32.const 3))
+        (drop (call $write (i32.const 1) (i32.const 208) (i32.const 1) (i32.const 0)))
+        (call $exit (i32.const 0))))`);
+    const prepared = await prepareJobModule(bytes, 16 * 1024 * 1024);
+    assert.ok(prepared.ok);
+    const outcome = runInProcess(prepared.module, new TextEncoder().encode('stdin bytes'));
+    assert.equal(outcome.kind, 'exited', outcome.kind === 'trapped' ? outcome.trap : '');
+    const EFAULT = 21;
+    assert.deepEqual([...(outcome.kind === 'exited' ? outcome.stdout : [])], [EFAULT, EFAULT, EFAULT]);
   });
 });

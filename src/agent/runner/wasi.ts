@@ -460,8 +460,16 @@ interface PollEvent {
   nbytes: bigint;
 }
 
+/**
+ * Every i32 parameter of preview1 is unsigned (pointers, lengths, fds, flags), but reaches JS as a
+ * signed number: a pointer at 2 GiB or above would be negative, pass the bounds check and name the
+ * wrong bytes. Made unsigned here, once for every function.
+ */
 function faultToErrno(implementation: HostFunction): HostFunction {
   return (...args: never[]) => {
+    for (let i = 0; i < args.length; i++) {
+      if (typeof args[i] === 'number') (args as number[])[i] = (args[i] as number) >>> 0;
+    }
     try {
       return implementation(...args);
     } catch (error) {
