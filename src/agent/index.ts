@@ -15,7 +15,7 @@ import type { AgentOptions, RunningAgent } from './types';
 
 export type { AgentOptions, RunningAgent, AgentLog, LogLevel } from './types';
 export { stderrLog } from './http/log';
-export { IntegrityError, Storage } from './storage';
+export { ContentGoneError, IntegrityError, Storage } from './storage';
 
 const DEFAULT_HOST = '127.0.0.1';
 /** How long close() lets aborted jobs send their 503 before it cuts the remaining connections. */

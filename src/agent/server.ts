@@ -15,7 +15,7 @@ import type { AgentContext } from './routes/context';
 import { ping, runningJobs, status } from './routes/monitorRoutes';
 import { runJob } from './routes/runRoute';
 import * as storage from './routes/storageRoutes';
-import { IntegrityError } from './storage';
+import { ContentGoneError, IntegrityError } from './storage';
 
 export interface ServerGuards {
   listenHost: string;
@@ -162,6 +162,7 @@ function answerError(
     return;
   }
   if (error instanceof IntegrityError) return sendError(res, 500, `${error.message}; it was not served or run`, extraHeaders);
+  if (error instanceof ContentGoneError) return sendError(res, 404, error.message, extraHeaders);
   agent.log('error', 'request failed', { method: req.method, path: req.url, error: errorText(error) });
   sendError(res, 500, `the agent failed on this request (${errorText(error)}); see the agent log`, extraHeaders);
 }

@@ -38,6 +38,17 @@ export class IntegrityError extends Error {
   }
 }
 
+/**
+ * The bytes were deleted or replaced (their version stored again) after the caller looked them up:
+ * the store is intact, the caller's lookup is stale. Asking again gives the current answer.
+ */
+export class ContentGoneError extends Error {
+  constructor(readonly what: string) {
+    super(`the ${what} was deleted or replaced while this request was reading it; ask again`);
+    this.name = 'ContentGoneError';
+  }
+}
+
 type EntryKind = 'manifest' | 'latest' | 'executable';
 
 interface EntryMetadata {
@@ -170,7 +181,7 @@ export class Storage {
       stream.resume();
       await ended;
     } catch (error) {
-      throw this.translateReadError(error, `executable ${fqName} ${info.version}`);
+      throw this.translateReadError(error, `executable ${fqName} ${info.version}`, info.integrity);
     }
   }
 
@@ -271,12 +282,15 @@ export class Storage {
     try {
       return await cacache.get.byDigest(this.location, ref.integrity, { size: ref.size });
     } catch (error) {
-      throw this.translateReadError(error, what);
+      throw this.translateReadError(error, what, ref.integrity);
     }
   }
 
-  private translateReadError(error: unknown, what: string): Error {
+  private translateReadError(error: unknown, what: string, integrity: string): Error {
     const code = (error as { code?: unknown }).code;
+    // Reads are not queued behind mutations: a delete may remove the bytes between a lookup and
+    // its read. The catalog forgets them before the disk does, so that case is told apart here.
+    if (code === 'ENOENT' && !this.isReferenced(integrity)) return new ContentGoneError(what);
     if (code === 'EINTEGRITY' || code === 'EBADSIZE' || code === 'ENOENT') {
       this.log('error', 'stored content failed its integrity check; refusing to serve or run it', { what, code });
       return new IntegrityError(what);

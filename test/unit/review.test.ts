@@ -2,13 +2,18 @@
  * Findings of a code review of the core, each a test that failed before its fix.
  */
 import * as assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import * as http from 'node:http';
 import wabt from 'wabt';
 
 import { runInProcess } from '../../src/agent/runner/inProcess';
 import { JobRunner } from '../../src/agent/runner/pool';
 import { prepareJobModule } from '../../src/agent/runner/prepare';
 import { DEFAULT_JOB_LIMITS } from '../../src/agent/runner/types';
+import { ContentGoneError, Storage } from '../../src/agent/storage';
 import { capMemory, TABLE_ENTRY_LIMIT } from '../../src/wasm/memoryCap';
+import { makeStorageDir, request, startTestAgent, storeJob, type HttpAnswer, type TestAgent } from '../helpers/agent';
+import { buildWat } from '../helpers/wat';
 
 /** WAT with the reference-types proposal on (several tables, externref), which Node 20 runs. */
 async function watWithTables(text: string): Promise<Uint8Array> {
@@ -113,5 +118,69 @@ describe('review: WASI pointers are unsigned', () => {
     assert.equal(outcome.kind, 'exited', outcome.kind === 'trapped' ? outcome.trap : '');
     const EFAULT = 21;
     assert.deepEqual([...(outcome.kind === 'exited' ? outcome.stdout : [])], [EFAULT, EFAULT, EFAULT]);
+  });
+});
+
+/**
+ * A request whose body goes out only once the agent said 100 Continue, which it says when the
+ * handler starts reading the body: by then the handler has looked the job up. `between` runs in
+ * that gap.
+ */
+function withGapBeforeBody(url: string, method: string, path: string, body: Uint8Array, between: () => Promise<void>): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(new URL(path, url), {
+      method,
+      agent: false,
+      headers: { expect: '100-continue', 'content-length': String(body.byteLength) },
+    });
+    req.on('continue', () => between().then(() => req.end(body), reject));
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const all = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: all, text: all.toString() });
+      });
+    });
+    req.on('error', reject);
+    req.flushHeaders();
+  });
+}
+
+describe('review: deleting a job while a run of it starts', () => {
+  let agent: TestAgent;
+  before(async () => {
+    agent = await startTestAgent({ workers: 1 });
+  });
+  after(() => agent.stop());
+
+  // The run looked the executable up, then its bytes were deleted before the runner read them:
+  // the agent answered 500 "failed its integrity check (corrupted on disk); store it again" and
+  // logged an error, for a store that is intact.
+  it('answers 404 (deleted while starting), not 500 corrupted, and logs no error', async () => {
+    await storeJob(agent, 'gone', '1.0.0', await buildWat('uppercase'));
+    const path = '/v1/storage/manifests/test.serval.gone/executable/1.0.0';
+    const answer = await withGapBeforeBody(agent.url, 'POST', '/v1/jobs/test.serval.gone/run', Buffer.from('hi'), async () => {
+      assert.equal((await request(agent.url, 'DELETE', path)).status, 204);
+    });
+    assert.equal(answer.status, 404, answer.text);
+    assert.match(answer.text, /deleted or replaced while/);
+    assert.ok(answer.headers['serval-job-id']);
+    assert.deepEqual(agent.logs.filter((l) => l.level === 'error'), []);
+  });
+
+  it('the store tells bytes deleted since the lookup from bytes damaged on disk', async () => {
+    const dir = await makeStorageDir();
+    try {
+      const store = await Storage.open(dir, () => undefined);
+      await store.putManifest('test.serval.swap', '1.0.0', Buffer.from('name = "swap"'));
+      await store.putExecutable('test.serval.swap', '1.0.0', await buildWat('uppercase'));
+      const info = store.executable('test.serval.swap', '1.0.0');
+      assert.ok(info);
+      assert.equal(await store.deleteExecutable('test.serval.swap', '1.0.0'), true);
+      await assert.rejects(store.readExecutable(info, 'test.serval.swap'), ContentGoneError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -9,7 +9,7 @@ import type { JobOutcome } from '../runner/types';
 import { readBody } from '../http/body';
 import { HttpError, OCTETS, TEXT, headerSafe, sendBytes } from '../http/respond';
 import type { RequestContext } from '../http/router';
-import { IntegrityError } from '../storage';
+import { ContentGoneError, IntegrityError } from '../storage';
 import type { AgentContext } from './context';
 import type { JobTicket } from './jobBook';
 import { requireExecutable, requireManifest } from './storageRoutes';
@@ -108,6 +108,9 @@ function failureResponse(
     return agent.closing ? textResponse(503, 'the agent is shutting down; run the job again once it is back', {}) : undefined;
   }
   if (error instanceof HttpError) throw error;
+  if (error instanceof ContentGoneError) {
+    return textResponse(404, `the executable of '${name}' version '${version}' was deleted or replaced while the job was starting; run it again`, {});
+  }
   agent.log('error', 'job failed in the runner', { name, version, job: ticket.id, error: String(error) });
   return textResponse(500, `the agent could not run the job (${String(error)}); see the agent log`, {});
 }
