@@ -12,6 +12,8 @@ export const EXIT = {
   jobTimedOut: 124,
   /** Interrupted (Ctrl-C) while talking to the agent. */
   interrupted: 130,
+  /** The reader of stdout went away (`serval run … | head -1`): 128 + SIGPIPE, as for any Unix tool. */
+  brokenPipe: 141,
 } as const;
 
 export const EXIT_CODES_HELP = `Exit codes:
@@ -24,4 +26,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   5    invalid manifest, or its binary is missing or refused
   6    refused by the agent: token missing or wrong, or host name not allowed
   124  the job ran past the agent's time limit
-  130  interrupted`;
+  130  interrupted
+  141  the reader of stdout went away (e.g. \`| head -1\`)`;

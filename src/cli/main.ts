@@ -98,7 +98,19 @@ function abortOnSignals(): AbortSignal {
   return controller.signal;
 }
 
+/**
+ * `serval run … | head -1`: the reader of stdout left and a write fails with EPIPE. A C tool dies
+ * of SIGPIPE there, silently; Node ignores SIGPIPE and emits 'error' instead, which unheard would
+ * crash with a stack trace. Other write errors reach the write that failed and are reported there.
+ */
+function exitQuietlyOnBrokenPipe(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(EXIT.brokenPipe);
+  });
+}
+
 if (require.main === module) {
+  exitQuietlyOnBrokenPipe();
   void runCli(process.argv.slice(2), processIo(), abortOnSignals()).then((code) => {
     // Exit explicitly: idle keep-alive sockets or a stopped agent's handles must not keep us alive.
     // Every write above was awaited, so nothing is lost.

@@ -2,8 +2,11 @@
  * Findings of a code review of the core, each a test that failed before its fix.
  */
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import * as http from 'node:http';
+import * as path from 'node:path';
 import wabt from 'wabt';
 
 import { runInProcess } from '../../src/agent/runner/inProcess';
@@ -182,5 +185,32 @@ describe('review: deleting a job while a run of it starts', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('review: serval run | head', () => {
+  const REPO = path.resolve(__dirname, __dirname.includes(`${path.sep}out${path.sep}`) ? '../../..' : '../..');
+  const CLI = path.join(REPO, 'dist', 'cli.js');
+  let agent: TestAgent;
+  before(async function () {
+    if (!existsSync(CLI)) this.skip(); // built by `node esbuild.mjs` (and by cli.test.ts)
+    agent = await startTestAgent({ workers: 1 });
+    await storeJob(agent, 'loud', '1.0.0', await buildWat('uppercase'));
+  });
+  after(() => agent?.stop());
+
+  // The reader of stdout went away (`| head -1`): the write failed with EPIPE, nobody listened
+  // for 'error' on process.stdout, and serval died with Node's "Unhandled 'error' event" trace.
+  it('stops quietly with 141 (as a Unix tool killed by SIGPIPE) when the reader of stdout leaves', async () => {
+    const child = spawn(process.execPath, [CLI, 'run', 'test.serval.loud', '--agent', agent.url], {
+      env: { ...process.env, SERVAL_AGENT_TOKEN: '' },
+    });
+    child.stdin.end(Buffer.alloc(4 * 1024 * 1024, 'a'));
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    assert.equal(stderr, '');
+    assert.equal(code, 141);
   });
 });
