@@ -42,6 +42,7 @@ export interface KeyLocation {
 export type KeyLocations = Map<string, KeyLocation>;
 
 const BARE_KEY_CHAR = /[A-Za-z0-9_-]/;
+const BYTE_ORDER_MARK = 0xfeff;
 
 class Cursor {
   pos = 0;
@@ -127,6 +128,8 @@ export function rangeEnd(text: string, range: TextRange): { line: number; column
 /** Locates the top-level keys of `text`. Never throws. */
 export function locateKeys(text: string): KeyLocations {
   const cursor = new Cursor(text);
+  // A UTF-8 BOM (Notepad saves one) is no part of the first key; offsets still count it.
+  if (text.charCodeAt(0) === BYTE_ORDER_MARK) cursor.pos = 1;
   const locations: KeyLocations = new Map();
   let topLevel = true;
   while (!cursor.done) {

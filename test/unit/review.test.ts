@@ -4,9 +4,11 @@
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
 import * as http from 'node:http';
 import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
 import wabt from 'wabt';
 
 import { runInProcess } from '../../src/agent/runner/inProcess';
@@ -14,6 +16,8 @@ import { JobRunner } from '../../src/agent/runner/pool';
 import { prepareJobModule } from '../../src/agent/runner/prepare';
 import { DEFAULT_JOB_LIMITS } from '../../src/agent/runner/types';
 import { ContentGoneError, Storage } from '../../src/agent/storage';
+import { runCli } from '../../src/cli/main';
+import { checkManifest, locateKeys } from '../../src/manifest';
 import { capMemory, TABLE_ENTRY_LIMIT } from '../../src/wasm/memoryCap';
 import { makeStorageDir, request, startTestAgent, storeJob, type HttpAnswer, type TestAgent } from '../helpers/agent';
 import { buildWat } from '../helpers/wat';
@@ -212,5 +216,36 @@ describe('review: serval run | head', () => {
     const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
     assert.equal(stderr, '');
     assert.equal(code, 141);
+  });
+});
+
+describe('review: a manifest saved with a byte order mark', () => {
+  // Notepad and some Windows tools save UTF-8 with a BOM. smol-toml skips it, the key locator did
+  // not: the first line's key was never found, so its problem underlined the whole line from column 1.
+  const text = '\uFEFFname = "Bad Name"\r\nnamespace = "sh.serval"\r\nversion = "1.0.0"\r\nbinary = "x.wasm"\r\ndescription = "d"\r\n';
+
+  it('locates the key of the first line after the BOM', () => {
+    const name = locateKeys(text).get('name');
+    assert.ok(name, 'name is located');
+    assert.equal(name.value.text, '"Bad Name"');
+    const [problem] = checkManifest(text).problems;
+    assert.match(problem.message, /^name must be/);
+    assert.deepEqual(problem.range, name.valueRange);
+  });
+
+  it('serval store reports file:line:col of the value, as an editor counts it (the BOM is no column)', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'serval-review-'));
+    try {
+      const file = path.join(folder, 'manifest.toml');
+      await writeFile(file, text);
+      const stderr = new PassThrough();
+      const stdin = new PassThrough();
+      stdin.end();
+      const code = await runCli(['store', file], { stdin, stdout: new PassThrough(), stderr, env: {}, cwd: folder }, new AbortController().signal);
+      assert.equal(code, 5);
+      assert.match(String(stderr.read()), new RegExp(`^${file.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}:1:8: name must be`));
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });

@@ -26,7 +26,8 @@ ${CLIENT_OPTIONS_HELP}`,
     const manifestFile = requiredPositional(positionals[0], 'the MANIFEST file, e.g. samples/loudify/manifest.toml', 'store');
     const manifestPath = path.resolve(io.cwd, manifestFile);
     const text = await readFile(manifestPath, 'utf8');
-    const manifest = await checkedManifest(manifestFile, text, io);
+    // Checked without a BOM, so that file:line:col counts columns as editors do; sent as it is.
+    const manifest = await checkedManifest(manifestFile, text.replace(/^\uFEFF/, ''), io);
     const binaryPath = path.resolve(path.dirname(manifestPath), manifest.binary);
     const bytes = await readBinary(manifestFile, manifest.binary, binaryPath);
 
