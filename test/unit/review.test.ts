@@ -249,3 +249,19 @@ describe('review: a manifest saved with a byte order mark', () => {
     }
   });
 });
+
+describe('review: a job worker that cannot start', () => {
+  // A worker whose script is missing or broken comes online, then dies at once; the pool replaced
+  // it with another that died the same way, forever: a core spun on thread starts for as long as
+  // the agent (or the extension host) lived, and every job trapped.
+  it('is not respawned, and jobs fail with the reason', async () => {
+    const runner = new JobRunner({ limits: DEFAULT_JOB_LIMITS, workers: 1, workerScript: path.join(os.tmpdir(), 'no-such-job-worker.js') });
+    try {
+      const job = { key: 'k', loadBytes: () => buildWat('uppercase'), stdin: new Uint8Array() };
+      await assert.rejects(runner.run(job), /job worker thread could not start \(Cannot find module .*no-such-job-worker\.js/);
+      await assert.rejects(runner.run(job), /job worker thread could not start/);
+    } finally {
+      await runner.close();
+    }
+  });
+});

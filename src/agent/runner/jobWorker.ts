@@ -81,4 +81,6 @@ function instantiateAhead(moduleId: number): void {
   }
 }
 
+// Tells the pool this thread loaded and can take jobs (the only message it ever sends).
+port.postMessage('ready');
 serve();

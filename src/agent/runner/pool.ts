@@ -34,6 +34,8 @@ export interface JobRunnerOptions {
   workers?: number;
   /** Compiled modules kept (and per worker); default 64. */
   compiledModules?: number;
+  /** The worker's script; default: jobWorker.js next to this file. */
+  workerScript?: string;
 }
 
 /** A compiled module and the number workers know it by, or why it cannot run. */
@@ -63,6 +65,8 @@ interface Slot {
   timer?: NodeJS.Timeout;
   /** Set once the pool terminates it on purpose: its exit is then no crash. */
   retired: boolean;
+  /** Its script loaded and it waits for jobs (it said so); one that dies before is broken. */
+  started: boolean;
   lastError?: string;
 }
 
@@ -74,14 +78,18 @@ export class JobRunner {
   private readonly queue: Task[] = [];
   private readonly compiled: LruMap<string, CompiledModule>;
   private readonly compiling = new Map<string, Promise<CompiledModule>>();
+  private readonly workerScript: string;
   private nextModuleId = 1;
   private busy = 0;
   private closed = false;
+  /** Why no worker could start: every job fails with it. */
+  private startFailure: string | undefined;
 
   constructor(options: JobRunnerOptions) {
     this.limits = options.limits;
     this.moduleCapacity = options.compiledModules ?? DEFAULT_COMPILED_MODULES;
     this.compiled = new LruMap(this.moduleCapacity);
+    this.workerScript = options.workerScript ?? WORKER_SCRIPT;
     const count = Math.max(1, options.workers ?? os.availableParallelism());
     for (let i = 0; i < count; i++) this.spawn();
   }
@@ -103,6 +111,7 @@ export class JobRunner {
     if (!prepared.ok) return { kind: 'not-runnable', message: prepared.message, durationMs: performance.now() - preparedAt };
     this.throwIfClosed();
     job.signal?.throwIfAborted();
+    if (this.startFailure) throw new Error(this.startFailure);
     return new Promise<JobOutcome>((resolve, reject) => {
       this.enqueue({ module: prepared, stdin: job.stdin, signal: job.signal, resolve, reject, startedAt: 0 });
     });
@@ -266,15 +275,31 @@ export class JobRunner {
   /** The worker died on its own (an uncaught error in the thread): end its job, start another. */
   private onCrash(slot: Slot, exitCode: number): void {
     if (slot.retired) return;
-    const { stdout, stderr } = this.outputOf(slot);
     const cause = slot.lastError ?? `exit code ${exitCode}`;
+    const idleIndex = this.idle.indexOf(slot);
+    if (idleIndex >= 0) this.idle.splice(idleIndex, 1);
+    // An error before ready is the script's own (a terminate() gives none): replacing would repeat it.
+    if (!slot.started && slot.lastError !== undefined) return this.failedToStart(slot, cause);
+    const { stdout, stderr } = this.outputOf(slot);
     this.detach(slot, (task) => {
       const durationMs = performance.now() - task.startedAt;
       task.resolve({ kind: 'trapped', trap: `the job's worker thread stopped unexpectedly (${cause})`, stdout, stderr, durationMs });
     });
-    const idleIndex = this.idle.indexOf(slot);
-    if (idleIndex >= 0) this.idle.splice(idleIndex, 1);
     this.replace(slot);
+  }
+
+  /**
+   * A worker that fails before its script said it is ready never had a job: it is broken (a
+   * missing or damaged script), and its replacement would fail the same way; respawning spun a
+   * core forever. The pool goes on with the workers it has; with none left, queued and later jobs fail
+   * with the reason.
+   */
+  private failedToStart(slot: Slot, cause: string): void {
+    void this.retire(slot);
+    if (this.slots.size > 0 || this.closed) return;
+    this.startFailure = `the job worker thread could not start (${cause}) from ${this.workerScript}; reinstall Serval`;
+    const error = new Error(this.startFailure);
+    for (const task of this.queue.splice(0)) this.settle(task, () => task.reject(error));
   }
 
   private outputOf(slot: Slot): { stdout: Uint8Array; stderr: Uint8Array } {
@@ -289,7 +314,7 @@ export class JobRunner {
       stdout: createSharedOutput(this.limits.outputBytes),
       stderr: createSharedOutput(this.limits.outputBytes),
     };
-    const worker = new Worker(WORKER_SCRIPT, { workerData: setup });
+    const worker = new Worker(this.workerScript, { workerData: setup });
     const slot: Slot = {
       worker,
       setup,
@@ -297,9 +322,12 @@ export class JobRunner {
       onEnded: () => this.onEnded(slot),
       modules: new LruMap(this.moduleCapacity),
       retired: false,
+      started: false,
     };
-    // Idle (and so given jobs) only once running: a job's time limit must not include a thread's start.
-    worker.once('online', () => {
+    // Idle (and so given jobs) only once its script is ready: a job's time limit must not include a
+    // thread's start, and a job must never be blamed for a worker that could not start.
+    worker.once('message', () => {
+      slot.started = true;
       if (!this.closed && !slot.retired) this.release(slot);
     });
     worker.on('error', (error) => (slot.lastError = error.message));
