@@ -68,9 +68,13 @@ export class Ctx implements vscode.Disposable {
       }),
     );
     this.health = this.push(new AgentHealth(this.agents));
-    this.manifestDocuments = new ManifestDocuments(this.agents);
+    this.manifestDocuments = this.push(new ManifestDocuments(this.agents));
     this.runningJobs = this.push(new RunningJobs());
     this.push(this.storeChanged, this.outputDocuments);
+    this.push(
+      this.onDidChangeStore(() => this.manifestDocuments.refresh()),
+      this.agents.onDidChange(() => this.manifestDocuments.refresh()),
+    );
     this.push(
       vscode.workspace.registerTextDocumentContentProvider(ManifestDocuments.SCHEME, this.manifestDocuments),
       vscode.workspace.registerTextDocumentContentProvider(OutputDocuments.SCHEME, this.outputDocuments),

@@ -40,6 +40,8 @@ export class Agents implements vscode.Disposable {
   private localStarting: Promise<LocalAgentProcess> | undefined;
   /** Set by Stop Local Agent: the agent then stays stopped until the user starts it again. */
   private localStoppedByUser = false;
+  /** Set by dispose(): an agent whose start was under way then is stopped as soon as it is up. */
+  private disposed = false;
   private cachedClient: { key: string; client: AgentClient } | undefined;
   private readonly changed = new vscode.EventEmitter<void>();
   private readonly localStateChanged = new vscode.EventEmitter<LocalAgentState>();
@@ -118,6 +120,7 @@ export class Agents implements vscode.Disposable {
 
   /** Starts the embedded agent, or returns the running one; concurrent callers share one start. */
   startLocal(): Promise<LocalAgentProcess> {
+    if (this.disposed) return Promise.reject(new Error('Serval is shutting down: the local agent is not started again.'));
     this.localStoppedByUser = false;
     if (this.local?.isRunning) return Promise.resolve(this.local);
     if (!this.localStarting) {
@@ -155,6 +158,7 @@ export class Agents implements vscode.Disposable {
 
   dispose(): void {
     // VS Code is closing or the extension is unloading: SIGTERM now, SIGKILL after the grace period.
+    this.disposed = true;
     void this.local?.stop();
     this.local = undefined;
     for (const disposable of this.disposables) disposable.dispose();
@@ -172,6 +176,10 @@ export class Agents implements vscode.Disposable {
       jobMemoryMb: config.jobMemoryMb,
       onLog: (line) => this.forwardAgentLog(line),
     });
+    if (this.disposed) {
+      await local.stop();
+      throw new Error('Serval is shutting down: the local agent it was starting is stopped.');
+    }
     log.info(`Local agent listening on ${local.url} (pid ${local.pid ?? 'unknown'})`);
     local.onUnexpectedExit((exit) => this.onLocalDied(local, exit));
     this.local = local;

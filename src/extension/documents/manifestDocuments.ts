@@ -7,10 +7,27 @@ import type { Agents } from '../agent/agents';
  * The `.toml` ending gives them the TOML language; the text is exactly what the agent stored
  * (`application/toml`), not a re-serialisation.
  */
-export class ManifestDocuments implements vscode.TextDocumentContentProvider {
+export class ManifestDocuments implements vscode.TextDocumentContentProvider, vscode.Disposable {
   static readonly SCHEME = 'serval-manifest';
 
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+
   constructor(private readonly agents: Agents) {}
+
+  /**
+   * VS Code keeps a virtual document's text until the document is closed: after a publish, a
+   * delete or a switch of agent, the open ones must ask again or they show what was stored before.
+   */
+  refresh(): void {
+    for (const document of vscode.workspace.textDocuments) {
+      if (document.uri.scheme === ManifestDocuments.SCHEME) this.changed.fire(document.uri);
+    }
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
 
   /** Without a version: the manifest stored last. */
   static uri(fqName: string, version?: string): vscode.Uri {

@@ -19,9 +19,12 @@ const SCHEMA_DIRECTIVE = /^#:schema\s+(\S+)/;
 /** Our schema's file name, whether the reference is the published URL or a local copy. */
 const OUR_SCHEMA = /(^|[/\\])manifest\.schema\.json$/;
 
-/** A `manifest.toml`, or a TOML file whose first line points `#:schema` at our schema. */
+/** Where the user edits manifests. Copies elsewhere (git diffs, stored manifests) would repeat their problems. */
+const EDITED_SCHEMES = new Set(['file', 'untitled']);
+
+/** A `manifest.toml`, or a TOML file whose first line points `#:schema` at our schema, on disk or untitled. */
 export function isManifestDocument(document: vscode.TextDocument): boolean {
-  if (document.languageId !== 'toml') {
+  if (document.languageId !== 'toml' || !EDITED_SCHEMES.has(document.uri.scheme)) {
     return false;
   }
   if (path.basename(document.uri.path) === MANIFEST_FILE_NAME) {

@@ -33,6 +33,7 @@ interface ReadyToPublish {
 export async function publishJob(ctx: Ctx, given: unknown): Promise<PublishResult | undefined> {
   const uri = await findManifest(given);
   if (!uri) return undefined;
+  await saveIfDirty(uri);
   if (ctx.config.publishPreTask) await runPreTask(ctx.config.publishPreTask, ctx.log);
   const ready = await validate(ctx, uri);
   if (!(await confirmStaleBuild(ctx, ready))) return undefined;
@@ -45,7 +46,17 @@ export async function publishJob(ctx: Ctx, given: unknown): Promise<PublishResul
   return result;
 }
 
-/** Checks the manifest (editor text, unsaved edits included) and its binary; refuses with every problem. */
+/**
+ * Unsaved edits are saved first, as tasks and rust-analyzer do before a build: the published
+ * manifest is then the file on disk, and the build (pre-task) and staleness check see it too.
+ */
+async function saveIfDirty(uri: vscode.Uri): Promise<void> {
+  const document = vscode.workspace.textDocuments.find((open) => open.uri.toString() === uri.toString());
+  if (!document?.isDirty || (await document.save())) return;
+  throw new UserFacingError(`${vscode.workspace.asRelativePath(uri)} has unsaved changes that could not be saved: save it, then publish again.`);
+}
+
+/** Checks the manifest (the text just saved) and its binary; refuses with every problem. */
 async function validate(ctx: Ctx, uri: vscode.Uri): Promise<ReadyToPublish> {
   const text = (await vscode.workspace.openTextDocument(uri)).getText();
   const check = checkManifest(text);
