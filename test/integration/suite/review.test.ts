@@ -129,6 +129,29 @@ describe('Serval edge cases', function () {
     });
   });
 
+  it('publishes the manifest a keybinding names by path, not the one in the active editor', async function () {
+    await vscode.window.showTextDocument(vscode.Uri.file(path.join(workspaceRoot(), 'loudify', 'manifest.toml')));
+    const relative = path.relative(workspaceRoot(), manifestUri.fsPath);
+    const realConfirm = api.ctx.confirm;
+    api.ctx.confirm = async () => true;
+    try {
+      const result = await vscode.commands.executeCommand<PublishResult | undefined>('serval.publish', relative);
+      assert.equal(result?.fqName, JOB, `published: ${api.ctx.lastFailure?.message ?? ''}`);
+    } finally {
+      api.ctx.confirm = realConfirm;
+    }
+  });
+
+  it('refuses a publish argument that names no manifest, instead of publishing another one', async function () {
+    api.ctx.lastFailure = undefined;
+    const result = await vscode.commands.executeCommand('serval.publish', { job: JOB });
+    assert.equal(result, undefined);
+    assert.deepEqual(api.ctx.lastFailure, {
+      command: 'serval.publish',
+      message: 'The argument of Publish Job must be the path of a manifest.toml (absolute, or relative to the workspace folder), not {"job":"sh.serval.review.saving"}.',
+    });
+  });
+
   it('checks manifests on disk and untitled ones, not copies in other schemes (git diffs, virtual documents)', async function () {
     const broken = 'name = 1\n';
     const registration = vscode.workspace.registerTextDocumentContentProvider('serval-review', {
