@@ -242,7 +242,12 @@ export class Agents implements vscode.Disposable {
       'The job limits of the local Serval agent changed. They take effect when it restarts.',
       'Restart Now',
     );
-    if (choice === 'Restart Now') await this.restartLocal();
+    if (choice !== 'Restart Now') return;
+    await this.restartLocal().catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      this.deps.log.error(`Restarting the local agent failed: ${message}`);
+      void vscode.window.showErrorMessage(`Serval: the local agent did not restart: ${message}`);
+    });
   }
 
   private fireLocalStateChanged(): void {

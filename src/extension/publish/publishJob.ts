@@ -42,7 +42,8 @@ export async function publishJob(ctx: Ctx, given: unknown): Promise<PublishResul
   if (!result) return undefined;
   ctx.log.info(`Published ${result.fqName} ${result.version} to ${ctx.agents.label} (${result.integrity})`);
   ctx.fireStoreChanged();
-  void offerNextSteps(ctx, result);
+  // The buttons' follow-ups are commands of their own; a failure there is logged, never unhandled.
+  void offerNextSteps(ctx, result).catch((error: unknown) => ctx.log.warn(`After publishing: ${String(error)}`));
   return result;
 }
 
