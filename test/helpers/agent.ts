@@ -79,20 +79,25 @@ export interface HttpOptions {
  * One request on a fresh connection (no agent pooling: each test sees exactly its own request),
  * with full control over headers, Host included.
  */
+/** The whole of a response, read to its end. */
+export function readAnswer(res: http.IncomingMessage): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    res.on('end', () => {
+      const body = Buffer.concat(chunks);
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString('utf8') });
+    });
+    res.on('error', reject);
+  });
+}
+
 export function request(baseUrl: string, method: string, pathAndQuery: string, options: HttpOptions = {}): Promise<HttpAnswer> {
   const url = new URL(pathAndQuery, baseUrl);
   const headers: Record<string, string> = { ...options.headers };
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString('utf8') });
-      });
-      res.on('error', reject);
-    });
+    const req = http.request(url, { method, headers, agent: false }, (res) => readAnswer(res).then(resolve, reject));
     req.on('error', reject);
     req.end(options.body === undefined ? undefined : Buffer.from(options.body));
   });

@@ -15,9 +15,9 @@ function getWabt(): Promise<Wabt> {
   return wabtInstance;
 }
 
-/** Compiles WAT source text to a validated binary module. */
-export async function watToWasm(text: string, fileName = 'inline.wat'): Promise<Uint8Array> {
-  const module = (await getWabt()).parseWat(fileName, text, { bulk_memory: true, multi_value: true });
+/** Compiles WAT source text to a validated binary module (extra wabt features, e.g. reference_types, on request). */
+export async function watToWasm(text: string, fileName = 'inline.wat', features: Record<string, boolean> = {}): Promise<Uint8Array> {
+  const module = (await getWabt()).parseWat(fileName, text, { bulk_memory: true, multi_value: true, ...features });
   try {
     module.resolveNames();
     module.validate();

@@ -13,7 +13,7 @@ import * as cacache from 'cacache';
 
 import { executableKey, sriOf } from '../../src/agent/storage';
 import type { AgentStatus, ExecutableInfo, RunningJob } from '../../src/client/types';
-import { manifestText, request, startTestAgent, storeJob, waitFor, type HttpAnswer, type TestAgent } from '../helpers/agent';
+import { manifestText, readAnswer, request, startTestAgent, storeJob, waitFor, type HttpAnswer, type TestAgent } from '../helpers/agent';
 import { buildWat } from '../helpers/wat';
 
 const MANIFESTS = '/v1/storage/manifests';
@@ -66,15 +66,12 @@ function expectContinue(url: string, method: string, path: string, body: Uint8Ar
       continued = true;
       req.end(body);
     });
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const all = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: all, text: all.toString(), continued });
+    req.on('response', (res) =>
+      readAnswer(res).then((answer) => {
+        resolve({ ...answer, continued });
         if (!continued) req.destroy();
-      });
-    });
+      }, reject),
+    );
     req.on('error', reject);
     req.flushHeaders();
   });
@@ -83,14 +80,7 @@ function expectContinue(url: string, method: string, path: string, body: Uint8Ar
 /** A body sent in two writes with `Transfer-Encoding: chunked`, as streaming clients do. */
 function chunkedRequest(url: string, method: string, path: string, body: Uint8Array, headers: Record<string, string> = {}): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const req = http.request(new URL(path, url), { method, agent: false, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const all = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: all, text: all.toString() });
-      });
-    });
+    const req = http.request(new URL(path, url), { method, agent: false, headers }, (res) => readAnswer(res).then(resolve, reject));
     req.on('error', reject);
     const half = Math.floor(body.byteLength / 2);
     req.write(body.subarray(0, half));

@@ -9,7 +9,6 @@ import * as os from 'node:os';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
-import wabt from 'wabt';
 
 import { runInProcess } from '../../src/agent/runner/inProcess';
 import { JobRunner } from '../../src/agent/runner/pool';
@@ -19,19 +18,12 @@ import { ContentGoneError, Storage } from '../../src/agent/storage';
 import { runCli } from '../../src/cli/main';
 import { checkManifest, locateKeys } from '../../src/manifest';
 import { capMemory, TABLE_ENTRY_LIMIT } from '../../src/wasm/memoryCap';
-import { makeStorageDir, request, startTestAgent, storeJob, type HttpAnswer, type TestAgent } from '../helpers/agent';
-import { buildWat } from '../helpers/wat';
+import { makeStorageDir, readAnswer, request, startTestAgent, storeJob, type HttpAnswer, type TestAgent } from '../helpers/agent';
+import { buildWat, watToWasm } from '../helpers/wat';
 
 /** WAT with the reference-types proposal on (several tables, externref), which Node 20 runs. */
-async function watWithTables(text: string): Promise<Uint8Array> {
-  const module = (await wabt()).parseWat('review.wat', text, { reference_types: true, bulk_memory: true });
-  try {
-    module.resolveNames();
-    module.validate();
-    return module.toBinary({}).buffer;
-  } finally {
-    module.destroy();
-  }
+function watWithTables(text: string): Promise<Uint8Array> {
+  return watToWasm(text, 'review.wat', { reference_types: true });
 }
 
 /** WebAssembly.Table as the engine has it (src/wasm's declarations do not cover tables). */
@@ -141,14 +133,7 @@ function withGapBeforeBody(url: string, method: string, path: string, body: Uint
       headers: { expect: '100-continue', 'content-length': String(body.byteLength) },
     });
     req.on('continue', () => between().then(() => req.end(body), reject));
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const all = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: all, text: all.toString() });
-      });
-    });
+    req.on('response', (res) => readAnswer(res).then(resolve, reject));
     req.on('error', reject);
     req.flushHeaders();
   });
