@@ -205,25 +205,8 @@ export class Agents implements vscode.Disposable {
   }
 
   private forwardAgentLog({ level, message }: ParsedLogLine): void {
-    const text = `[agent] ${message}`;
-    const log = this.deps.log;
-    switch (level) {
-      case 'trace':
-        log.trace(text);
-        break;
-      case 'debug':
-        log.debug(text);
-        break;
-      case 'info':
-        log.info(text);
-        break;
-      case 'warn':
-        log.warn(text);
-        break;
-      case 'error':
-        log.error(text);
-        break;
-    }
+    // The agent's levels are the LogOutputChannel's method names: each line keeps its level.
+    this.deps.log[level](`[agent] ${message}`);
   }
 
   private onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {
