@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
+import { HEADERS, ROUTES } from '../api/contract';
 import { checkFullyQualifiedName, checkVersion } from '../manifest/names';
 import { BodyTooLargeError, ClientGoneError } from './http/body';
 import { makeHostCheck, makeTokenCheck } from './http/guards';
@@ -23,8 +24,8 @@ export interface ServerGuards {
   token: string | undefined;
 }
 
-const PING_PATH = '/monitor/ping';
-const RUN_PATTERN = '/v1/jobs/:name/run';
+const PING_PATH = ROUTES.ping;
+const RUN_PATTERN = ROUTES.run;
 
 export function agentRoutes(agent: AgentContext): Route[] {
   const bind =
@@ -33,18 +34,18 @@ export function agentRoutes(agent: AgentContext): Route[] {
       handler(agent, ctx);
   return [
     { pattern: PING_PATH, handlers: { GET: ping } },
-    { pattern: '/monitor/status', handlers: { GET: bind(status) } },
-    { pattern: '/v1/jobs', handlers: { GET: bind(runningJobs) } },
+    { pattern: ROUTES.status, handlers: { GET: bind(status) } },
+    { pattern: ROUTES.runningJobs, handlers: { GET: bind(runningJobs) } },
     { pattern: RUN_PATTERN, handlers: { POST: bind(runJob) }, versionQuery: true },
-    { pattern: '/v1/storage/manifests', handlers: { GET: bind(storage.listManifests), POST: bind(storage.storeManifest) } },
+    { pattern: ROUTES.manifests, handlers: { GET: bind(storage.listManifests), POST: bind(storage.storeManifest) } },
     {
-      pattern: '/v1/storage/manifests/:name',
+      pattern: ROUTES.manifest,
       handlers: { GET: bind(storage.getManifest), DELETE: bind(storage.deleteManifest) },
       versionQuery: true,
     },
-    { pattern: '/v1/storage/manifests/:name/executables', handlers: { GET: bind(storage.listExecutables) } },
+    { pattern: ROUTES.executables, handlers: { GET: bind(storage.listExecutables) } },
     {
-      pattern: '/v1/storage/manifests/:name/executable/:version',
+      pattern: ROUTES.executable,
       handlers: {
         GET: bind(storage.getExecutable),
         PUT: bind(storage.putExecutable),
@@ -85,7 +86,7 @@ export function createAgentServer(agent: AgentContext, guards: ServerGuards): Se
   /** "Every outcome carries Serval-Job-Id and Serval-Duration-Ms": refusals of a run included. */
   const jobHeadersFor = (req: IncomingMessage, startedAtMs: number): Headers | undefined => {
     if (req.method !== 'POST' || router.match(splitUrl(req.url ?? '/').pathname)?.route.pattern !== RUN_PATTERN) return undefined;
-    return { 'serval-job-id': randomUUID(), 'serval-duration-ms': String(Date.now() - startedAtMs) };
+    return { [HEADERS.jobId]: randomUUID(), [HEADERS.durationMs]: String(Date.now() - startedAtMs) };
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {

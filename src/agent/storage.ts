@@ -25,7 +25,7 @@ import type { Readable } from 'node:stream';
 
 import * as cacache from 'cacache';
 
-import type { ExecutableInfo } from '../client/types';
+import type { ExecutableInfo } from '../api/contract';
 import type { AgentLog } from './types';
 
 const ALGORITHM = 'sha256';

@@ -21,7 +21,8 @@ import {
 } from './errors';
 import { sriOf } from './integrity';
 import { normaliseManifestNames } from './manifestNames';
-import { HEADERS, type AgentStatus, type ExecutableInfo, type JobLimit, type RunResult, type RunningJob } from './types';
+import { HEADERS, PATHS, ROUTES, type AgentStatus, type ExecutableInfo, type JobLimit, type RunningJob } from '../api/contract';
+import type { RunResult } from './types';
 
 export interface AgentClientOptions {
   /** The agent's base URL, e.g. `http://127.0.0.1:8100`. */
@@ -83,7 +84,7 @@ export class AgentClient {
 
   /** Resolves when the agent answers `pong`. */
   async ping(call?: CallOptions): Promise<void> {
-    const answer = await this.expect(200, '/monitor/ping', { call });
+    const answer = await this.expect(200, ROUTES.ping, { call });
     const text = decoder.decode(answer.body).trim();
     if (text !== 'pong') {
       throw new AgentClientError(`${this.url} answered the ping with "${text.slice(0, 80)}", not "pong": is it a Serval agent?`);
@@ -91,16 +92,16 @@ export class AgentClient {
   }
 
   async status(call?: CallOptions): Promise<AgentStatus> {
-    return jsonOf<AgentStatus>(await this.expect(200, '/monitor/status', { call }));
+    return jsonOf<AgentStatus>(await this.expect(200, ROUTES.status, { call }));
   }
 
   async listJobs(call?: CallOptions): Promise<RunningJob[]> {
-    return jsonOf<RunningJob[]>(await this.expect(200, '/v1/jobs', { call }));
+    return jsonOf<RunningJob[]>(await this.expect(200, ROUTES.runningJobs, { call }));
   }
 
   /** Sorted, unique fully-qualified names; accepts the original agent's raw storage keys too. */
   async listManifests(call?: CallOptions): Promise<string[]> {
-    const entries = jsonOf<unknown>(await this.expect(200, '/v1/storage/manifests', { call }));
+    const entries = jsonOf<unknown>(await this.expect(200, ROUTES.manifests, { call }));
     if (!Array.isArray(entries) || !entries.every((entry) => typeof entry === 'string')) {
       throw new AgentClientError(`${this.url} listed its manifests in an unknown form: is it a Serval agent?`);
     }
@@ -109,12 +110,12 @@ export class AgentClient {
 
   /** The manifest text exactly as it was stored. */
   async getManifest(name: string, options?: VersionOptions): Promise<string> {
-    const path = manifestPath(name) + versionQuery(options?.version);
+    const path = PATHS.manifest(name) + versionQuery(options?.version);
     return decoder.decode((await this.expect(200, path, { call: options })).body);
   }
 
   async hasManifest(name: string, call?: CallOptions): Promise<boolean> {
-    const answer = await this.request(manifestPath(name), { method: 'HEAD', call });
+    const answer = await this.request(PATHS.manifest(name), { method: 'HEAD', call });
     if (answer.status === 404) return false;
     this.ensureStatus(answer, 200);
     return true;
@@ -124,18 +125,18 @@ export class AgentClient {
   async storeManifest(text: string, call?: CallOptions): Promise<string> {
     const body = new TextEncoder().encode(text);
     const headers = { 'content-type': 'application/toml' };
-    const answer = await this.expect(201, '/v1/storage/manifests', { method: 'POST', body, headers, call });
+    const answer = await this.expect(201, ROUTES.manifests, { method: 'POST', body, headers, call });
     return decoder.decode(answer.body).trim();
   }
 
   /** Deletes a manifest and all its executables. */
   async deleteManifest(name: string, call?: CallOptions): Promise<void> {
-    await this.expect(204, manifestPath(name), { method: 'DELETE', call });
+    await this.expect(204, PATHS.manifest(name), { method: 'DELETE', call });
   }
 
   /** Stored versions, newest first. Throws UnsupportedByAgentError on agents that predate this route. */
   async listExecutables(name: string, call?: CallOptions): Promise<ExecutableInfo[]> {
-    const answer = await this.request(`${manifestPath(name)}/executables`, { call });
+    const answer = await this.request(PATHS.executables(name), { call });
     if (answer.status === 200) return jsonOf<ExecutableInfo[]>(answer);
     if (answer.status === 404 && !(await this.hasManifest(name, call))) throw this.errorOf(answer);
     if (answer.status === 404 || answer.status === 405 || answer.status === 501) {
@@ -153,7 +154,7 @@ export class AgentClient {
   async putExecutable(name: string, version: string, bytes: Uint8Array, options?: PutExecutableOptions): Promise<string> {
     const integrity = options?.integrity ?? sriOf(bytes);
     const headers = { 'content-type': 'application/wasm', [HEADERS.integrity]: integrity };
-    const answer = await this.expect(201, executablePath(name, version), { method: 'PUT', body: bytes, headers, call: options });
+    const answer = await this.expect(201, PATHS.executable(name, version), { method: 'PUT', body: bytes, headers, call: options });
     const stored = decoder.decode(answer.body).trim();
     if (stored !== integrity) throw new IntegrityMismatchError(integrity, stored);
     return stored;
@@ -161,7 +162,7 @@ export class AgentClient {
 
   /** The `.wasm` bytes of one version, checked against the `Serval-Integrity` the agent sends. */
   async getExecutable(name: string, version: string, call?: CallOptions): Promise<Uint8Array> {
-    const answer = await this.expect(200, executablePath(name, version), { call });
+    const answer = await this.expect(200, PATHS.executable(name, version), { call });
     const announced = answer.headers.get(HEADERS.integrity);
     if (announced !== null) {
       const actual = sriOf(answer.body);
@@ -171,7 +172,7 @@ export class AgentClient {
   }
 
   async deleteExecutable(name: string, version: string, call?: CallOptions): Promise<void> {
-    await this.expect(204, executablePath(name, version), { method: 'DELETE', call });
+    await this.expect(204, PATHS.executable(name, version), { method: 'DELETE', call });
   }
 
   /**
@@ -180,7 +181,7 @@ export class AgentClient {
    */
   async run(name: string, input: Uint8Array | string, options?: VersionOptions): Promise<RunResult> {
     const body = typeof input === 'string' ? new TextEncoder().encode(input) : input;
-    const path = `/v1/jobs/${encodeURIComponent(name)}/run${versionQuery(options?.version)}`;
+    const path = PATHS.run(name) + versionQuery(options?.version);
     const headers = { 'content-type': 'application/octet-stream' };
     const answer = await this.request(path, { method: 'POST', body, headers, call: options, noDefaultTimeout: true });
     if (answer.status === 200 || isJobTimeout(answer)) return runResultOf(answer);
@@ -254,14 +255,6 @@ function transportDetail(error: TypeError): string {
   if (typeof cause?.code === 'string') return cause.code;
   if (typeof cause?.message === 'string') return cause.message;
   return error.message;
-}
-
-function manifestPath(name: string): string {
-  return `/v1/storage/manifests/${encodeURIComponent(name)}`;
-}
-
-function executablePath(name: string, version: string): string {
-  return `${manifestPath(name)}/executable/${encodeURIComponent(version)}`;
 }
 
 function versionQuery(version: string | undefined): string {

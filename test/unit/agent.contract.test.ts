@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import * as cacache from 'cacache';
 
 import { executableKey, sriOf } from '../../src/agent/storage';
-import type { AgentStatus, ExecutableInfo, RunningJob } from '../../src/client/types';
+import type { AgentStatus, ExecutableInfo, RunningJob } from '../../src/api/contract';
 import { manifestText, readAnswer, request, startTestAgent, storeJob, waitFor, type HttpAnswer, type TestAgent } from '../helpers/agent';
 import { buildWat } from '../helpers/wat';
 

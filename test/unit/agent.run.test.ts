@@ -5,7 +5,7 @@ import * as http from 'node:http';
 import * as cacache from 'cacache';
 
 import { executableKey } from '../../src/agent/storage';
-import type { AgentStatus, RunningJob } from '../../src/client/types';
+import type { AgentStatus, RunningJob } from '../../src/api/contract';
 import { manifestText, request, startTestAgent, storeJob, waitFor, type TestAgent } from '../helpers/agent';
 import { buildWat } from '../helpers/wat';
 

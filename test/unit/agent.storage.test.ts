@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 
 import { sriOf } from '../../src/agent/storage';
-import type { ExecutableInfo } from '../../src/client/types';
+import type { ExecutableInfo } from '../../src/api/contract';
 import { manifestText, request, startTestAgent, storeJob, type TestAgent } from '../helpers/agent';
 import { buildWat } from '../helpers/wat';
 

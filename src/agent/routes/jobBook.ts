@@ -1,7 +1,7 @@
 /** The jobs running now (for GET /v1/jobs) and the counts of GET /monitor/status. */
 import { randomUUID } from 'node:crypto';
 
-import type { RunningJob } from '../../client/types';
+import type { RunningJob } from '../../api/contract';
 
 export interface JobTicket {
   readonly id: string;

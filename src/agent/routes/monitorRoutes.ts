@@ -1,5 +1,5 @@
 /** GET /monitor/ping, GET /monitor/status, GET /v1/jobs. */
-import type { AgentStatus } from '../../client/types';
+import type { AgentStatus } from '../../api/contract';
 import type { RequestContext } from '../http/router';
 import { sendJson, sendText } from '../http/respond';
 import type { AgentContext } from './context';

@@ -3,6 +3,7 @@
  * integrity) comes from memory; the bytes are read from disk only when the runner has not compiled
  * them yet, and verified then.
  */
+import { HEADERS } from '../../api/contract';
 import type { ServerResponse } from 'node:http';
 
 import type { JobOutcome } from '../runner/types';
@@ -58,24 +59,24 @@ export async function runJob(agent: AgentContext, { req, res, name, version }: R
 function sendJobResponse(res: ServerResponse, ticket: JobTicket, response: JobResponse): void {
   if (res.destroyed) return;
   const headers = {
-    'serval-duration-ms': String(Date.now() - ticket.startedAtMs),
+    [HEADERS.durationMs]: String(Date.now() - ticket.startedAtMs),
     ...response.headers,
-    'serval-job-id': ticket.id,
+    [HEADERS.jobId]: ticket.id,
   };
   sendBytes(res, response.status, response.contentType, response.body, headers);
 }
 
 /** The "Running a job: outcomes" table of the API, row by row. */
 export function outcomeResponse(outcome: JobOutcome): JobResponse {
-  const duration = { 'serval-duration-ms': String(Math.round(outcome.durationMs)) };
+  const duration = { [HEADERS.durationMs]: String(Math.round(outcome.durationMs)) };
   switch (outcome.kind) {
     case 'exited': {
-      const limited = outcome.outputLimited ? { 'serval-limit': 'output' } : undefined;
+      const limited = outcome.outputLimited ? { [HEADERS.limit]: 'output' } : undefined;
       return {
         status: 200,
         contentType: OCTETS,
         body: outcome.exitCode === 0 ? outcome.stdout : outcome.stderr,
-        headers: { ...duration, 'serval-exit-code': String(outcome.exitCode), ...limited },
+        headers: { ...duration, [HEADERS.exitCode]: String(outcome.exitCode), ...limited },
         failed: outcome.exitCode !== 0 || outcome.outputLimited,
       };
     }
@@ -84,11 +85,11 @@ export function outcomeResponse(outcome: JobOutcome): JobResponse {
         status: 200,
         contentType: OCTETS,
         body: withTrapLine(outcome.stderr, outcome.trap),
-        headers: { ...duration, 'serval-trap': headerSafe(outcome.trap) },
+        headers: { ...duration, [HEADERS.trap]: headerSafe(outcome.trap) },
         failed: true,
       };
     case 'timed-out':
-      return textResponse(504, `job ran past its time limit of ${outcome.limitMs} ms`, { ...duration, 'serval-limit': 'time' });
+      return textResponse(504, `job ran past its time limit of ${outcome.limitMs} ms`, { ...duration, [HEADERS.limit]: 'time' });
     case 'not-runnable':
       return textResponse(422, `the stored executable cannot run as a job. ${outcome.message}`, duration);
   }

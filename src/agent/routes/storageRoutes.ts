@@ -1,7 +1,7 @@
 /** The /v1/storage/manifests routes: store, list, read and delete manifests and executables. */
 import { pipeline } from 'node:stream/promises';
 
-import type { ExecutableInfo } from '../../client/types';
+import { HEADERS, PATHS, type ExecutableInfo } from '../../api/contract';
 import { checkManifest, fullyQualifiedName } from '../../manifest';
 import type { Manifest, Problem } from '../../manifest/types';
 import { inspectWasm } from '../../wasm/inspect';
@@ -10,8 +10,6 @@ import { HttpError, OCTETS, TOML, sendBytes, sendEmpty, sendJson, sendText } fro
 import type { RequestContext } from '../http/router';
 import { sriOf } from '../storage';
 import type { AgentContext } from './context';
-
-const INTEGRITY_HEADER = 'serval-integrity';
 
 export function listManifests(agent: AgentContext, { res }: RequestContext): void {
   sendJson(res, 200, agent.storage.names());
@@ -24,7 +22,7 @@ export async function storeManifest(agent: AgentContext, { req, res }: RequestCo
   // The bytes as sent, not a re-serialisation: GET gives back exactly what was stored.
   const integrity = await agent.storage.putManifest(name, manifest.version, bytes);
   agent.log('info', 'manifest stored', { name, version: manifest.version, integrity });
-  sendText(res, 201, integrity, { location: `/v1/storage/manifests/${name}` });
+  sendText(res, 201, integrity, { location: PATHS.manifest(name) });
 }
 
 export async function getManifest(agent: AgentContext, { res, head, name, version }: RequestContext): Promise<void> {
@@ -68,17 +66,17 @@ export async function putExecutable(agent: AgentContext, { req, res, name, versi
   // nothing may be stored before it passed.
   const bytes = await readBody(req, agent.maxBodyBytes, 'executable');
   const integrity = sriOf(bytes);
-  checkAnnouncedIntegrity(req.headers[INTEGRITY_HEADER], integrity);
+  checkAnnouncedIntegrity(req.headers[HEADERS.integrity], integrity);
   checkWebAssembly(bytes);
   const stored = await agent.storage.putExecutable(name, target, bytes);
   if (!stored) throw noManifest(name);
   agent.log('info', 'executable stored', { name, version: target, integrity, size: stored.size });
-  sendText(res, 201, stored.integrity, { location: `/v1/storage/manifests/${name}/executable/${encodeURIComponent(target)}` });
+  sendText(res, 201, stored.integrity, { location: PATHS.executable(name, target) });
 }
 
 export async function getExecutable(agent: AgentContext, { res, head, name, version }: RequestContext): Promise<void> {
   const info = requireExecutable(agent, name, requiredVersion(version));
-  const headers = { 'content-type': OCTETS, 'content-length': info.size, [INTEGRITY_HEADER]: info.integrity };
+  const headers = { 'content-type': OCTETS, 'content-length': info.size, [HEADERS.integrity]: info.integrity };
   if (head) return sendEmpty(res, 200, headers);
   // Checked in full before the first byte goes out: damaged bytes get a 500, never a 200.
   await agent.storage.verifyExecutable(info, name);

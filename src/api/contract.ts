@@ -1,0 +1,65 @@
+/**
+ * The agent API's wire contract (docs/agent-api.md) in one module: route patterns, path builders,
+ * header names and the JSON bodies' types. The agent routes by these patterns and the client builds
+ * its requests with these paths, so neither side spells a route or a header by hand.
+ */
+
+/** Route patterns as the agent's router matches them (`:name` a fully-qualified name, `:version` a version). */
+export const ROUTES = {
+  ping: '/monitor/ping',
+  status: '/monitor/status',
+  runningJobs: '/v1/jobs',
+  run: '/v1/jobs/:name/run',
+  manifests: '/v1/storage/manifests',
+  manifest: '/v1/storage/manifests/:name',
+  executables: '/v1/storage/manifests/:name/executables',
+  executable: '/v1/storage/manifests/:name/executable/:version',
+} as const;
+
+/** Concrete request paths, parameters percent-encoded. */
+export const PATHS = {
+  manifest: (name: string): string => `${ROUTES.manifests}/${encodeURIComponent(name)}`,
+  executables: (name: string): string => `${PATHS.manifest(name)}/executables`,
+  executable: (name: string, version: string): string => `${PATHS.manifest(name)}/executable/${encodeURIComponent(version)}`,
+  run: (name: string): string => `${ROUTES.runningJobs}/${encodeURIComponent(name)}/run`,
+} as const;
+
+/** Header names of the API, lower case as Node reports them. */
+export const HEADERS = {
+  exitCode: 'serval-exit-code',
+  jobId: 'serval-job-id',
+  durationMs: 'serval-duration-ms',
+  trap: 'serval-trap',
+  limit: 'serval-limit',
+  integrity: 'serval-integrity',
+} as const;
+
+/** Which limit a job hit, as the `Serval-Limit` header says. */
+export type JobLimit = 'time' | 'output';
+
+/** One entry of `GET …/executables`. */
+export interface ExecutableInfo {
+  version: string;
+  /** SRI, `sha256-…` */
+  integrity: string;
+  size: number;
+  /** ISO 8601 */
+  stored_at: string;
+}
+
+/** One entry of `GET /v1/jobs`. */
+export interface RunningJob {
+  id: string;
+  name: string;
+  version: string;
+  started_at: string;
+}
+
+/** The body of `GET /monitor/status`. */
+export interface AgentStatus {
+  instance_id: string;
+  version: string;
+  uptime_s: number;
+  storage: { location: string };
+  jobs: { total: number; errors: number; running: number };
+}
