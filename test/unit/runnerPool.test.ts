@@ -69,6 +69,19 @@ describe('JobRunner', function () {
       await expectHello(runner);
     });
 
+    it('sleeps as long as asked: a 2^63-1 ns poll_oneoff sleep lasts until the time limit ends it', async () => {
+      const runner = runnerWith({ timeoutMs: 400 });
+      const outcome = expectKind(await runner.run(watJob('sleep-forever')), 'timed-out');
+      assert.equal(text(outcome.stdout), '', 'it never woke up');
+      assert.ok(outcome.durationMs >= 390, `slept ${outcome.durationMs} ms, not until the limit`);
+      await expectHello(runner);
+    });
+
+    it('answers poll_oneoff with 2M subscriptions (within the job memory limit) with 2M events', async () => {
+      const outcome = expectExited(await runnerWith({ memoryBytes: 200 * MiB }).run(watJob('poll-many')));
+      assert.equal(new DataView(outcome.stdout.buffer, outcome.stdout.byteOffset).getUint32(0, true), 2_000_000);
+    });
+
     it('wrote more than the output limit: stdout up to the limit, then stopped; the pool runs on', async () => {
       const runner = runnerWith({ outputBytes: 100_000 });
       const outcome = expectExited(await runner.run(watJob('output-flood')));

@@ -66,10 +66,19 @@ const OUTPUT_LIMIT_REACHED = Symbol('output limit reached');
 /** Thrown by the memory accessors on a pointer outside the guest's memory; becomes EFAULT. */
 const MEMORY_FAULT = Symbol('memory fault');
 
-/** Sleeps block the thread: in a worker that is what a sleeping job should do (terminate() still ends it). */
+/**
+ * Sleeps block the thread: in a worker that is what a sleeping job should do (terminate() still
+ * ends it, so the job's time limit bounds every sleep). Slept in steps: Atomics.wait returns at
+ * once for a timeout past ~2^63 ns, which made the longest sleeps the shortest.
+ */
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+const SLEEP_STEP_MS = 60_000;
 function sleepNanoseconds(ns: bigint): void {
-  if (ns > 0n) Atomics.wait(sleepCell, 0, 0, Number(ns) / 1e6);
+  if (ns <= 0n) return;
+  const wakeAt = process.hrtime.bigint() + ns;
+  for (let left = ns; left > 0n; left = wakeAt - process.hrtime.bigint()) {
+    Atomics.wait(sleepCell, 0, 0, Math.min(Number(left) / 1e6, SLEEP_STEP_MS));
+  }
 }
 
 const EMPTY = new Uint8Array(0);
@@ -305,55 +314,59 @@ export class WasiHost {
    * Descriptor subscriptions are ready at once (stdin is in memory, stdout/stderr never block), so
    * they are answered without waiting; otherwise the thread sleeps until the earliest clock
    * subscription is due and reports every clock that is due by then.
+   *
+   * The subscriptions are read in two passes over one copy of their bytes (the events may be
+   * written over them), never as one object each: the host's memory for a call stays within the
+   * guest's own, which the job's memory limit bounds (3M subscriptions cost ~800 MB as objects).
    */
   private pollOneoff(inPtr: number, outPtr: number, count: number, eventsPtr: number): Errno {
     if (count === 0) return Errno.Inval;
     this.mem();
-    this.check(inPtr, count * SUBSCRIPTION_SIZE);
     this.check(outPtr, count * EVENT_SIZE);
-    const subscriptions = Array.from({ length: count }, (_, i) => this.readSubscription(inPtr + i * SUBSCRIPTION_SIZE));
-    const descriptorEvents = subscriptions.filter((s) => s.tag !== EVENT_TYPE_CLOCK);
-    let events: PollEvent[];
-    if (descriptorEvents.length > 0) {
-      events = descriptorEvents.map((s) => this.descriptorEvent(s));
-    } else {
-      const deadlines = subscriptions.map((s) => ({ s, waitNs: this.nanosecondsUntil(s) }));
-      const soonest = deadlines.reduce((min, d) => (d.waitNs < min ? d.waitNs : min), deadlines[0].waitNs);
-      sleepNanoseconds(soonest);
-      events = deadlines.filter((d) => d.waitNs <= soonest).map(({ s }) => ({
-        userdata: s.userdata,
-        error: s.clockValid ? Errno.Success : Errno.Inval,
-        type: EVENT_TYPE_CLOCK,
-        nbytes: 0n,
-      }));
+    const input = new DataView(this.slice(inPtr, count * SUBSCRIPTION_SIZE).slice().buffer);
+    const subscription = (i: number): Subscription => this.readSubscription(input, i * SUBSCRIPTION_SIZE);
+    const clocksAt = [Clock.Realtime, Clock.Monotonic, Clock.ProcessCputime, Clock.ThreadCputime].map((c) => this.now(c)!);
+    let hasDescriptors = false;
+    let soonest: bigint | undefined;
+    for (let i = 0; i < count; i++) {
+      const s = subscription(i);
+      if (s.tag !== EVENT_TYPE_CLOCK) hasDescriptors = true;
+      else {
+        const waitNs = nanosecondsUntil(s, clocksAt);
+        if (soonest === undefined || waitNs < soonest) soonest = waitNs;
+      }
     }
+    if (!hasDescriptors) sleepNanoseconds(soonest ?? 0n);
     this.mem(); // a sleep cannot grow memory, but keep the invariant simple
-    events.forEach((event, i) => this.writeEvent(outPtr + i * EVENT_SIZE, event));
-    this.setU32(eventsPtr, events.length);
+    let written = 0;
+    for (let i = 0; i < count; i++) {
+      const s = subscription(i);
+      let event: PollEvent | undefined;
+      if (hasDescriptors) {
+        if (s.tag !== EVENT_TYPE_CLOCK) event = this.descriptorEvent(s);
+      } else if (nanosecondsUntil(s, clocksAt) <= soonest!) {
+        event = { userdata: s.userdata, error: s.clockValid ? Errno.Success : Errno.Inval, type: EVENT_TYPE_CLOCK, nbytes: 0n };
+      }
+      if (event) this.writeEvent(outPtr + written++ * EVENT_SIZE, event);
+    }
+    this.setU32(eventsPtr, written);
     return Errno.Success;
   }
 
-  private readSubscription(ptr: number): Subscription {
-    const tag = this.bytes[ptr + 8];
-    const userdata = this.view.getBigUint64(ptr, true);
-    if (tag !== EVENT_TYPE_CLOCK) return { userdata, tag, fd: this.view.getUint32(ptr + 16, true), clockValid: true, timeout: 0n, absolute: false, clock: 0 };
-    const clock = this.view.getUint32(ptr + 16, true);
+  private readSubscription(view: DataView, ptr: number): Subscription {
+    const tag = view.getUint8(ptr + 8);
+    const userdata = view.getBigUint64(ptr, true);
+    if (tag !== EVENT_TYPE_CLOCK) return { userdata, tag, fd: view.getUint32(ptr + 16, true), clockValid: true, timeout: 0n, absolute: false, clock: 0 };
+    const clock = view.getUint32(ptr + 16, true);
     return {
       userdata,
       tag,
       fd: -1,
       clock,
-      clockValid: this.now(clock) !== undefined,
-      timeout: this.view.getBigUint64(ptr + 24, true),
-      absolute: (this.view.getUint16(ptr + 40, true) & SUBSCRIPTION_CLOCK_ABSTIME) !== 0,
+      clockValid: clock <= Clock.ThreadCputime,
+      timeout: view.getBigUint64(ptr + 24, true),
+      absolute: (view.getUint16(ptr + 40, true) & SUBSCRIPTION_CLOCK_ABSTIME) !== 0,
     };
-  }
-
-  private nanosecondsUntil(s: Subscription): bigint {
-    if (!s.clockValid) return 0n;
-    if (!s.absolute) return s.timeout;
-    const remaining = s.timeout - (this.now(s.clock) ?? 0n);
-    return remaining > 0n ? remaining : 0n;
   }
 
   private descriptorEvent(s: Subscription): PollEvent {
@@ -451,6 +464,14 @@ interface Subscription {
   clockValid: boolean;
   timeout: bigint;
   absolute: boolean;
+}
+
+/** How long until a clock subscription is due, from the clocks as read once at the call's start. */
+function nanosecondsUntil(s: Subscription, clocksAt: readonly bigint[]): bigint {
+  if (!s.clockValid) return 0n;
+  if (!s.absolute) return s.timeout;
+  const remaining = s.timeout - clocksAt[s.clock];
+  return remaining > 0n ? remaining : 0n;
 }
 
 interface PollEvent {
