@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: opens a real VS Code with this extension loaded in development mode and the samples/
-// folder as the workspace. Uses the `code` on PATH when there is one; otherwise desktop VS Code
-// downloaded by @vscode/test-electron (cached in .vscode-test/ for the next time).
+// folder as the workspace. Uses $VSCODE_EXECUTABLE (an installed VS Code's executable) when set,
+// else the `code` on PATH, else desktop VS Code downloaded by @vscode/test-electron (cached in
+// .vscode-test/ for the next time).
 // `npm start` builds dist/ first (see package.json).
 import { spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -33,9 +34,9 @@ function launch(executable, launchArgs) {
 }
 
 try {
-  const onPath = codeOnPath();
-  if (onPath) {
-    launch(onPath, args);
+  const installed = process.env.VSCODE_EXECUTABLE || codeOnPath();
+  if (installed) {
+    launch(installed, args);
   } else {
     // A separate profile keeps the downloaded VS Code away from the user's own settings.
     const userData = path.join(repoRoot, '.vscode-test', 'user-data');
@@ -43,6 +44,6 @@ try {
   }
 } catch (error) {
   console.error(`npm start failed: ${error instanceof Error ? error.message : error}`);
-  console.error('Without internet, install VS Code (`code` on PATH) or use ../shared/vscode-runtime (see its README).');
+  console.error('Without internet, point VSCODE_EXECUTABLE at an installed VS Code, or put `code` on PATH (see CONTRIBUTING.md).');
   process.exitCode = 1;
 }
