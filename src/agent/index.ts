@@ -10,12 +10,12 @@ import type { AgentContext } from './routes/context';
 import { JobBook } from './routes/jobBook';
 import { JobRunner } from './runner/pool';
 import { createAgentServer } from './server';
-import { Storage } from './storage';
+import { LocalJobStore, openJobStore } from './storage';
 import type { AgentOptions, RunningAgent } from './types';
 
 export type { AgentOptions, RunningAgent, AgentLog, LogLevel } from './types';
 export { stderrLog } from './http/log';
-export { ContentGoneError, IntegrityError, Storage } from './storage';
+export { ContentGoneError, IntegrityError, openJobStore, type JobStore } from './storage';
 
 const DEFAULT_HOST = '127.0.0.1';
 /** How long close() lets aborted jobs send their 503 before it cuts the remaining connections. */
@@ -25,7 +25,7 @@ const CLOSE_GRACE_MS = 2_000;
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const log = options.log ?? stderrLog();
   const host = options.host || DEFAULT_HOST;
-  const storage = await Storage.open(options.storageDir, log);
+  const storage = await openJobStore(options.storageDir, log);
   const runner = new JobRunner({ limits: options.limits, workers: options.workers });
   const agent: AgentContext = {
     storage,
@@ -43,10 +43,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     await listen(server, host, options.port);
   } catch (error) {
     await runner.close();
+    await storage.close();
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  // Windows and tools looking for the agent of this folder find it (and its token) in its lock file.
+  if (storage instanceof LocalJobStore) await storage.advertise(url, options.token);
   log('info', 'agent listening', { url, storage: storage.location, auth: options.token !== undefined });
   return { url, host, port, close: closeOnce(() => closeAgent(agent, server)) };
 }
@@ -69,6 +72,7 @@ async function closeAgent(agent: AgentContext, server: Server): Promise<void> {
     clearTimeout(grace);
   }
   await agent.runner.close();
+  await agent.storage.close();
   agent.log('info', 'agent stopped', { served: agent.jobs.counts().total });
 }
 

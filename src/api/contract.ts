@@ -45,6 +45,8 @@ export interface ExecutableInfo {
   size: number;
   /** ISO 8601 */
   stored_at: string;
+  /** The version's files archive (a tar), when one is stored. */
+  files?: { integrity: string; size: number };
 }
 
 /** One entry of `GET /v1/jobs`. */
@@ -60,6 +62,14 @@ export interface AgentStatus {
   instance_id: string;
   version: string;
   uptime_s: number;
-  storage: { location: string };
+  /**
+   * `damaged`: stored blobs that failed their integrity check; they are kept out of service (not
+   * listed, never run) and never deleted, until stored again or deleted by the user.
+   */
+  storage: {
+    location: string;
+    backend?: string;
+    damaged?: Array<{ name: string; version: string; kind: 'manifest' | 'executable' | 'files'; integrity: string; problem: string }>;
+  };
   jobs: { total: number; errors: number; running: number };
 }

@@ -9,9 +9,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as net from 'node:net';
 
-import * as cacache from 'cacache';
 
-import { executableKey, sriOf } from '../../src/agent/storage';
+import { contentFile, sriOf } from '../../src/agent/storage';
 import type { AgentStatus, ExecutableInfo, RunningJob } from '../../src/api/contract';
 import { manifestText, readAnswer, request, startTestAgent, storeJob, waitFor, type HttpAnswer, type TestAgent } from '../helpers/agent';
 import { buildWat } from '../helpers/wat';
@@ -234,7 +233,7 @@ describe('agent API contract (agent-api.md, row by row)', () => {
       assert.equal(head.headers['content-length'], '4');
     });
 
-    it('GET /monitor/status: instance_id, version, uptime_s, storage {location}, jobs {total, errors, running}, nothing else', async () => {
+    it('GET /monitor/status: instance_id, version, uptime_s, storage {location, backend, damaged}, jobs {total, errors, running}, nothing else', async () => {
       const answer = await request(agent.url, 'GET', '/monitor/status');
       assert.equal(answer.status, 200);
       assert.match(String(answer.headers['content-type']), JSON_TYPE);
@@ -244,8 +243,10 @@ describe('agent API contract (agent-api.md, row by row)', () => {
       assert.ok(status.instance_id.length > 0);
       assert.equal(typeof status.version, 'string');
       assert.ok(Number.isInteger(status.uptime_s) && status.uptime_s >= 0);
-      assert.deepEqual(Object.keys(status.storage), ['location']);
+      assert.deepEqual(Object.keys(status.storage).sort(), ['backend', 'damaged', 'location']);
       assert.equal(typeof status.storage.location, 'string');
+      assert.equal(status.storage.backend, 'local');
+      assert.deepEqual(status.storage.damaged, []);
       assert.deepEqual(Object.keys(status.jobs).sort(), ['errors', 'running', 'total']);
       for (const count of Object.values(status.jobs)) assert.ok(Number.isInteger(count) && count >= 0);
       // The same instance answers the same id.
@@ -340,10 +341,10 @@ describe('agent API contract (agent-api.md, row by row)', () => {
       assertJobHeaders(noVersion);
       await request(agent.url, 'POST', MANIFESTS, { body: manifestText('hello', '2') });
       try {
-        // Default version = the manifest stored last, which has no executable yet.
-        const latest = await request(agent.url, 'POST', runPath(`${FQ}.hello`));
-        assertErrorAnswer(latest, 404, /version '2'/);
-        assertJobHeaders(latest);
+        // Atomic publish: version 2 has no executable yet, so the default is still version 1.
+        const stillOne = await request(agent.url, 'POST', runPath(`${FQ}.hello`));
+        assert.equal(stillOne.status, 200);
+        assertJobHeaders(stillOne);
       } finally {
         await request(agent.url, 'POST', MANIFESTS, { body: manifestText('hello', '1') });
       }
@@ -679,11 +680,10 @@ describe('agent API contract (agent-api.md, row by row)', () => {
       const damaged = await startTestAgent();
       try {
         await storeJob(damaged, 'hello', '1', hello);
-        const entry = await cacache.get.info(damaged.storageDir, executableKey('test.serval.hello', '1'));
-        assert.ok(entry);
-        const bytes = await readFile(entry.path);
+        const file = contentFile(damaged.storageDir, sriOf(hello));
+        const bytes = await readFile(file);
         bytes[bytes.length - 1] ^= 0xff;
-        await writeFile(entry.path, bytes);
+        await writeFile(file, bytes);
         const run = await request(damaged.url, 'POST', runPath('test.serval.hello'));
         assertErrorAnswer(run, 500, /integrity/);
         assertJobHeaders(run);

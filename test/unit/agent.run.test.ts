@@ -2,9 +2,8 @@ import * as assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
 
-import * as cacache from 'cacache';
 
-import { executableKey } from '../../src/agent/storage';
+import { contentFile, sriOf } from '../../src/agent/storage';
 import type { AgentStatus, RunningJob } from '../../src/api/contract';
 import { manifestText, request, startTestAgent, storeJob, waitFor, type TestAgent } from '../helpers/agent';
 import { buildWat } from '../helpers/wat';
@@ -185,12 +184,12 @@ describe('agent HTTP: damaged executables', () => {
   it('answers 500 and neither serves nor runs an executable corrupted on disk', async () => {
     const agent = await startTestAgent();
     try {
-      await storeJob(agent, 'hello', '1', await buildWat('hello'));
-      const entry = await cacache.get.info(agent.storageDir, executableKey('test.serval.hello', '1'));
-      assert.ok(entry);
-      const bytes = await readFile(entry.path);
+      const wasm = await buildWat('hello');
+      await storeJob(agent, 'hello', '1', wasm);
+      const file = contentFile(agent.storageDir, sriOf(wasm));
+      const bytes = await readFile(file);
       bytes[bytes.length - 1] ^= 0xff;
-      await writeFile(entry.path, bytes);
+      await writeFile(file, bytes);
 
       const run = await request(agent.url, 'POST', runPath('hello'));
       assert.equal(run.status, 500);

@@ -186,6 +186,8 @@ describe('agent HTTP: storage routes', () => {
   it('keeps everything across a restart on the same folder', async () => {
     await storeJob(agent, 'hello', '1', hello);
     const listed = (await request(agent.url, 'GET', `${HELLO}/executables`)).text;
+    // One agent per folder: the first stops (its folder stays), the second opens it.
+    await agent.agent.close();
     const restarted = await startTestAgent({ storageDir: agent.storageDir });
     try {
       assert.equal((await request(restarted.url, 'GET', `${HELLO}/executables`)).text, listed);

@@ -227,7 +227,9 @@ describe('serval CLI end to end: agent, store, run', function () {
 
   it('says so when the port is taken by another agent', async () => {
     const port = new URL(agent.url).port;
-    const { code, stdout, stderr } = await serval(['agent', '--port', port, '--storage', storage]);
+    const otherStorage = await mkdtemp(path.join(os.tmpdir(), 'serval-cli-storage-'));
+    const { code, stdout, stderr } = await serval(['agent', '--port', port, '--storage', otherStorage]);
+    await rm(otherStorage, { recursive: true, force: true });
     assert.equal(code, 1);
     assert.equal(stdout, '');
     assert.match(stderr, new RegExp(`^serval: port ${port} on 127\\.0\\.0\\.1 is already in use: .*--port`, 'm'));

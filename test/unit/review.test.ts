@@ -14,7 +14,7 @@ import { runInProcess } from '../../src/agent/runner/inProcess';
 import { JobRunner } from '../../src/agent/runner/pool';
 import { prepareJobModule } from '../../src/agent/runner/prepare';
 import { DEFAULT_JOB_LIMITS } from '../../src/agent/runner/types';
-import { ContentGoneError, Storage } from '../../src/agent/storage';
+import { ContentGoneError, LocalJobStore } from '../../src/agent/storage';
 import { runCli } from '../../src/cli/main';
 import { checkManifest, locateKeys } from '../../src/manifest';
 import { capMemory, TABLE_ENTRY_LIMIT } from '../../src/wasm/memoryCap';
@@ -164,13 +164,14 @@ describe('review: deleting a job while a run of it starts', () => {
   it('the store tells bytes deleted since the lookup from bytes damaged on disk', async () => {
     const dir = await makeStorageDir();
     try {
-      const store = await Storage.open(dir, () => undefined);
+      const store = await LocalJobStore.open(dir, () => undefined);
       await store.putManifest('test.serval.swap', '1.0.0', Buffer.from('name = "swap"'));
       await store.putExecutable('test.serval.swap', '1.0.0', await buildWat('uppercase'));
-      const info = store.executable('test.serval.swap', '1.0.0');
+      const info = await store.executable('test.serval.swap', '1.0.0');
       assert.ok(info);
       assert.equal(await store.deleteExecutable('test.serval.swap', '1.0.0'), true);
-      await assert.rejects(store.readExecutable(info, 'test.serval.swap'), ContentGoneError);
+      await assert.rejects(store.readExecutable('test.serval.swap', info), ContentGoneError);
+      await store.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,6 +1,6 @@
 /** What every route handler works with: one per agent. */
 import type { JobOutcome, JobRequest } from '../runner/types';
-import type { Storage } from '../storage';
+import type { JobStore } from '../storage';
 import type { AgentLog } from '../types';
 import type { JobBook } from './jobBook';
 
@@ -11,7 +11,7 @@ export interface JobExecutor {
 }
 
 export interface AgentContext {
-  storage: Storage;
+  storage: JobStore;
   runner: JobExecutor;
   jobs: JobBook;
   log: AgentLog;

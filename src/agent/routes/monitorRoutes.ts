@@ -9,12 +9,13 @@ export function ping({ res }: RequestContext): void {
 }
 
 /** The agent's identity, uptime and counters; never the store's content. */
-export function status(agent: AgentContext, { res }: RequestContext): void {
+export async function status(agent: AgentContext, { res }: RequestContext): Promise<void> {
+  const store = await agent.storage.status();
   const body: AgentStatus = {
     instance_id: agent.instanceId,
     version: agent.version,
     uptime_s: Math.floor((Date.now() - agent.startedAtMs) / 1000),
-    storage: { location: agent.storage.location },
+    storage: { location: store.location, backend: store.backend, damaged: store.damaged },
     jobs: agent.jobs.counts(),
   };
   sendJson(res, 200, body);

@@ -24,9 +24,9 @@ interface JobResponse {
 }
 
 export async function runJob(agent: AgentContext, { req, res, name, version }: RequestContext): Promise<void> {
-  requireManifest(agent, name);
-  const chosenVersion = version ?? agent.storage.latestVersion(name) ?? '';
-  const info = requireExecutable(agent, name, chosenVersion);
+  await requireManifest(agent, name);
+  const chosenVersion = version ?? (await agent.storage.defaultVersion(name)) ?? '';
+  const info = await requireExecutable(agent, name, chosenVersion);
   const stdin = await readBody(req, agent.maxBodyBytes, 'job input');
 
   const ticket = agent.jobs.start(name, chosenVersion);
@@ -38,7 +38,7 @@ export async function runJob(agent: AgentContext, { req, res, name, version }: R
 
   let integrityFailed = false;
   const loadBytes = (): Promise<Uint8Array> =>
-    agent.storage.readExecutable(info, name).catch((error: unknown) => {
+    agent.storage.readExecutable(name, info).catch((error: unknown) => {
       integrityFailed = error instanceof IntegrityError;
       throw error;
     });

@@ -8,11 +8,10 @@ import { inspectWasm } from '../../wasm/inspect';
 import { readBody } from '../http/body';
 import { HttpError, OCTETS, TOML, sendBytes, sendEmpty, sendJson, sendText } from '../http/respond';
 import type { RequestContext } from '../http/router';
-import { sriOf } from '../storage';
 import type { AgentContext } from './context';
 
-export function listManifests(agent: AgentContext, { res }: RequestContext): void {
-  sendJson(res, 200, agent.storage.names());
+export async function listManifests(agent: AgentContext, { res }: RequestContext): Promise<void> {
+  sendJson(res, 200, await agent.storage.names());
 }
 
 export async function storeManifest(agent: AgentContext, { req, res }: RequestContext): Promise<void> {
@@ -26,12 +25,12 @@ export async function storeManifest(agent: AgentContext, { req, res }: RequestCo
 }
 
 export async function getManifest(agent: AgentContext, { res, head, name, version }: RequestContext): Promise<void> {
-  requireManifest(agent, name);
+  await requireManifest(agent, name);
   if (head) {
-    // HEAD answers from memory what GET would send; the bytes are not read just to be thrown away.
-    const size = agent.storage.manifestSize(name, version);
-    if (size === undefined) throw noManifestVersion(name, version);
-    return sendEmpty(res, 200, { 'content-type': TOML, 'content-length': size });
+    // HEAD answers from the catalog what GET would send; the bytes are not read just to be thrown away.
+    const stored = await agent.storage.manifestInfo(name, version);
+    if (!stored) throw noManifestVersion(name, version);
+    return sendEmpty(res, 200, { 'content-type': TOML, 'content-length': stored.size });
   }
   const stored = await agent.storage.readManifest(name, version);
   if (!stored) throw noManifestVersion(name, version);
@@ -52,8 +51,8 @@ export async function deleteManifest(agent: AgentContext, { res, name, version }
   sendEmpty(res, 204);
 }
 
-export function listExecutables(agent: AgentContext, { res, name }: RequestContext): void {
-  const executables = agent.storage.executables(name);
+export async function listExecutables(agent: AgentContext, { res, name }: RequestContext): Promise<void> {
+  const executables = await agent.storage.versions(name);
   if (!executables) throw noManifest(name);
   sendJson(res, 200, executables);
 }
@@ -61,27 +60,26 @@ export function listExecutables(agent: AgentContext, { res, name }: RequestConte
 export async function putExecutable(agent: AgentContext, { req, res, name, version }: RequestContext): Promise<void> {
   const target = requiredVersion(version);
   // Refused before the upload is read: no manifest, no point in receiving megabytes.
-  requireManifest(agent, name);
-  // Held in memory (within the body limit): WebAssembly.validate needs the whole module, and
-  // nothing may be stored before it passed.
+  await requireManifest(agent, name);
+  const expectedIntegrity = announcedIntegrity(req.headers[HEADERS.integrity]);
+  // Held in memory (within the body limit): WebAssembly.validate needs the whole module. The
+  // store hashes it (once) while writing it, checks the announced integrity, then lets it pass
+  // only once it validated.
   const bytes = await readBody(req, agent.maxBodyBytes, 'executable');
-  const integrity = sriOf(bytes);
-  checkAnnouncedIntegrity(req.headers[HEADERS.integrity], integrity);
-  checkWebAssembly(bytes);
-  const stored = await agent.storage.putExecutable(name, target, bytes);
+  const stored = await agent.storage.putExecutable(name, target, bytes, { expectedIntegrity, beforeCommit: () => checkWebAssembly(bytes) });
   if (!stored) throw noManifest(name);
-  agent.log('info', 'executable stored', { name, version: target, integrity, size: stored.size });
+  agent.log('info', 'executable stored', { name, version: target, integrity: stored.integrity, size: stored.size });
   sendText(res, 201, stored.integrity, { location: PATHS.executable(name, target) });
 }
 
 export async function getExecutable(agent: AgentContext, { res, head, name, version }: RequestContext): Promise<void> {
-  const info = requireExecutable(agent, name, requiredVersion(version));
+  const info = await requireExecutable(agent, name, requiredVersion(version));
   const headers = { 'content-type': OCTETS, 'content-length': info.size, [HEADERS.integrity]: info.integrity };
   if (head) return sendEmpty(res, 200, headers);
   // Checked in full before the first byte goes out: damaged bytes get a 500, never a 200.
-  await agent.storage.verifyExecutable(info, name);
+  const bytes = await agent.storage.streamExecutable(name, info);
   res.writeHead(200, headers);
-  await pipeline(agent.storage.executableStream(info), res).catch((error: unknown) => {
+  await pipeline(bytes, res).catch((error: unknown) => {
     // The bytes changed on disk after the check: cut the response so it cannot pass as complete.
     agent.log('error', 'executable stream failed', { name, version: info.version, error: String(error) });
     res.destroy();
@@ -90,7 +88,7 @@ export async function getExecutable(agent: AgentContext, { res, head, name, vers
 
 export async function deleteExecutable(agent: AgentContext, { res, name, version }: RequestContext): Promise<void> {
   const target = requiredVersion(version);
-  requireExecutable(agent, name, target);
+  await requireExecutable(agent, name, target);
   if (!(await agent.storage.deleteExecutable(name, target))) throw noExecutable(name, target);
   agent.log('info', 'executable deleted', { name, version: target });
   sendEmpty(res, 204);
@@ -98,13 +96,13 @@ export async function deleteExecutable(agent: AgentContext, { res, name, version
 
 // ---- shared by the run route ----
 
-export function requireManifest(agent: AgentContext, name: string): void {
-  if (!agent.storage.has(name)) throw noManifest(name);
+export async function requireManifest(agent: AgentContext, name: string): Promise<void> {
+  if (!(await agent.storage.has(name))) throw noManifest(name);
 }
 
-export function requireExecutable(agent: AgentContext, name: string, version: string): ExecutableInfo {
-  requireManifest(agent, name);
-  const info = agent.storage.executable(name, version);
+export async function requireExecutable(agent: AgentContext, name: string, version: string): Promise<ExecutableInfo> {
+  await requireManifest(agent, name);
+  const info = await agent.storage.executable(name, version);
   if (!info) throw noExecutable(name, version);
   return info;
 }
@@ -153,18 +151,14 @@ function describeProblem(problem: Problem): string {
   return `manifest line ${problem.range.line + 1}, column ${problem.range.column + 1}: ${problem.message}`;
 }
 
-function checkAnnouncedIntegrity(announced: string | string[] | undefined, actual: string): void {
-  if (announced === undefined) return;
+/** The `Serval-Integrity` of an upload, checked for form; the store checks the bytes against it. */
+function announcedIntegrity(announced: string | string[] | undefined): string | undefined {
+  if (announced === undefined) return undefined;
   const value = Array.isArray(announced) ? announced.join(',') : announced.trim();
   if (!/^sha256-[A-Za-z0-9+/]+={0,2}$/.test(value)) {
     throw new HttpError(400, `Serval-Integrity '${value.slice(0, 100)}' is not a sha256 SRI integrity; send 'sha256-<base64 digest>' or leave the header out`);
   }
-  if (value !== actual) {
-    throw new HttpError(
-      400,
-      `the body's integrity is ${actual}, not ${value} as Serval-Integrity says: the upload was damaged or the header is stale; upload it again`,
-    );
-  }
+  return value;
 }
 
 function checkWebAssembly(bytes: Buffer): void {
