@@ -26,7 +26,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const log = options.log ?? stderrLog();
   const host = options.host || DEFAULT_HOST;
   const storage = await openJobStore(options.storageDir, log);
-  const runner = new JobRunner({ limits: options.limits, workers: options.workers });
+  const runner = new JobRunner({
+    limits: options.limits,
+    workers: options.workers,
+    maxQueuedJobs: options.maxQueuedJobs,
+    maxQueuedInputBytes: options.maxQueuedInputBytes,
+    moduleCacheBytes: options.moduleCacheBytes,
+  });
   const agent: AgentContext = {
     storage,
     runner,

@@ -13,6 +13,12 @@ export interface AgentOptions {
   limits: JobLimits;
   /** Largest request body accepted (manifest, executable, job input). */
   maxBodyBytes: number;
+  /** Jobs waiting for a worker before runs are answered 503; default 100. */
+  maxQueuedJobs?: number;
+  /** Bytes of input held by waiting jobs before runs are answered 503; default 256 MiB. */
+  maxQueuedInputBytes?: number;
+  /** Bytes of compiled modules kept for the next runs; default 256 MiB. */
+  moduleCacheBytes?: number;
   /** Worker threads running jobs; default: number of CPUs. */
   workers?: number;
   /** Structured log sink; default: JSON lines on stderr. */

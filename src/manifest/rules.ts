@@ -185,9 +185,17 @@ function checkListItems(context: RuleContext, key: ManifestKey, items: unknown[]
   });
 }
 
+/**
+ * Unknown keys are warned about one by one up to a cap, then in one summary: a hostile or
+ * generated manifest of a million keys must cost the agent (and the editor) little.
+ */
+export const MAX_UNKNOWN_KEY_WARNINGS = 100;
+/** Keys are shown in messages up to this length. */
+const SHOWN_KEY_LENGTH = 60;
+
 function checkUnknownKeys(context: RuleContext, table: Table): void {
-  for (const key of Object.keys(table)) {
-    if (isManifestKey(key)) continue;
+  const unknown = Object.keys(table).filter((key) => !isManifestKey(key));
+  for (const key of unknown.slice(0, MAX_UNKNOWN_KEY_WARNINGS)) {
     const guess = closestKnownKey(key);
     const didYouMean = guess ? ` Did you mean '${guess}'?` : '';
     context.report(
@@ -195,16 +203,36 @@ function checkUnknownKeys(context: RuleContext, table: Table): void {
       'warning',
       key,
       context.keyRange(key),
-      `Unknown key '${key}': the agent keeps it but does not use it.${didYouMean}`,
+      `Unknown key '${shownKey(key)}': the agent keeps it but does not use it.${didYouMean}`,
+    );
+  }
+  const more = unknown.length - MAX_UNKNOWN_KEY_WARNINGS;
+  if (more > 0) {
+    const first = unknown[MAX_UNKNOWN_KEY_WARNINGS];
+    context.report(
+      'unknown-key',
+      'warning',
+      first,
+      context.keyRange(first),
+      `${more} more unknown keys from '${shownKey(first)}' on: the agent keeps them but does not use them.`,
     );
   }
 }
 
+function shownKey(key: string): string {
+  return key.length <= SHOWN_KEY_LENGTH ? key : `${key.slice(0, SHOWN_KEY_LENGTH)}…`;
+}
+
+const LONGEST_KNOWN_KEY = Math.max(...MANIFEST_KEYS.map((key) => key.length));
+const MAX_EDITS = 2;
+
 /** The known key a typo most likely meant: at most two edits away, or the same ignoring case and `-`. */
 function closestKnownKey(key: string): ManifestKey | undefined {
+  // Further than two edits from every known key by its length alone: no table to fill.
+  if (key.length > LONGEST_KNOWN_KEY + MAX_EDITS) return undefined;
   const folded = key.toLowerCase().replace(/-/g, '_');
   let best: ManifestKey | undefined;
-  let bestDistance = 3;
+  let bestDistance = MAX_EDITS + 1;
   for (const known of MANIFEST_KEYS) {
     const distance = folded === known ? 0 : editDistance(folded, known);
     if (distance < bestDistance) {

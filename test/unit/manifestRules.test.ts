@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { checkManifest } from '../../src/manifest/rules';
+import { MAX_UNKNOWN_KEY_WARNINGS, checkManifest } from '../../src/manifest/rules';
 import { ProblemCode, Severity, TextRange } from '../../src/manifest/types';
 import { VALID_MANIFEST, rangeOf, withLine } from './manifestTestText';
 
@@ -165,6 +165,20 @@ describe('checkManifest', () => {
       checkManifest(text).problems.map((p) => [p.code, p.range.line]),
       [['invalid-name', 0], ['invalid-namespace', 1], ['invalid-version', 2], ['wrong-type', 3], ['empty-description', 4]],
     );
+  });
+
+  it('bounds its work on hostile manifests: at most 100 unknown-key warnings, then one summary', () => {
+    const keys = Array.from({ length: 5_000 }, (_, i) => `key${i} = 1\n`).join('');
+    const problems = checkManifest(`${VALID_MANIFEST}${keys}`).problems;
+    assert.equal(problems.length, MAX_UNKNOWN_KEY_WARNINGS + 1);
+    assert.match(problems[MAX_UNKNOWN_KEY_WARNINGS].message, /^4900 more unknown keys from 'key100' on/);
+  });
+
+  it('shows a very long unknown key shortened, and looks for no typo in it', () => {
+    const [problem] = checkManifest(`${VALID_MANIFEST}${'n'.repeat(100_000)}ame = 1\n`).problems;
+    assert.equal(problem.code, 'unknown-key');
+    assert.ok(problem.message.length < 200, problem.message.slice(0, 300));
+    assert.doesNotMatch(problem.message, /Did you mean/);
   });
 
   it('never throws on arbitrary text', () => {

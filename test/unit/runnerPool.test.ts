@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { JobRunner } from '../../src/agent/runner/pool';
+import { JobRunner, QueueFullError, QueueTimeoutError } from '../../src/agent/runner/pool';
 import { DEFAULT_JOB_LIMITS, type JobLimits, type JobOutcome } from '../../src/agent/runner/types';
 import { jobOf, programJob, text, waitFor, watJob } from '../helpers/runnerJobs';
 import { buildWat, watToWasm } from '../helpers/wat';
@@ -215,6 +215,56 @@ describe('JobRunner', function () {
       const input = 'abcdefghij'.repeat(200_000);
       const outcome = expectExited(await runnerWith().run(watJob('uppercase', input)));
       assert.equal(text(outcome.stdout), input.toUpperCase());
+    });
+  });
+
+  describe('a bounded queue', () => {
+    function boundedRunner(timeoutMs: number, bounds: { maxQueuedJobs?: number; maxQueuedInputBytes?: number }): JobRunner {
+      const runner = new JobRunner({ limits: { ...DEFAULT_JOB_LIMITS, timeoutMs }, workers: 1, ...bounds });
+      runners.push(runner);
+      return runner;
+    }
+
+    it('refuses a job at once when the queue is full, with a retry time, and runs jobs again after', async () => {
+      const runner = boundedRunner(5_000, { maxQueuedJobs: 1 });
+      const stop = new AbortController();
+      const spinning = runner.run(watJob('spin', '', stop.signal));
+      await waitFor(() => runner.running === 1, 'the spinning job to start');
+      const queued = runner.run(watJob('hello'));
+      await assert.rejects(runner.run(watJob('uppercase', 'x')), (error: unknown) => {
+        assert.ok(error instanceof QueueFullError);
+        assert.equal(error.why, 'jobs');
+        assert.ok(error.retryAfterS >= 1 && error.retryAfterS <= 5, `retry after ${error.retryAfterS} s`);
+        return true;
+      });
+      stop.abort();
+      await assert.rejects(spinning, { name: 'AbortError' });
+      assert.equal(text(expectExited(await queued).stdout), 'hello, world\n');
+      await expectHello(runner);
+    });
+
+    it('refuses a job whose input would pass the byte budget of the queue', async () => {
+      const runner = boundedRunner(5_000, { maxQueuedInputBytes: 10 });
+      const stop = new AbortController();
+      const spinning = runner.run(watJob('spin', '', stop.signal));
+      await waitFor(() => runner.running === 1, 'the spinning job to start');
+      await assert.rejects(runner.run(watJob('uppercase', 'more than ten bytes')), { name: 'QueueFullError', why: 'input' });
+      const small = runner.run(watJob('uppercase', 'ten bytes'));
+      stop.abort();
+      await assert.rejects(spinning, { name: 'AbortError' });
+      assert.equal(text(expectExited(await small).stdout), 'TEN BYTES');
+    });
+
+    it('does not run a job late: one that waited past its time limit is refused with QueueTimeoutError', async () => {
+      const runner = boundedRunner(300, {});
+      const first = runner.run(watJob('spin'));
+      await waitFor(() => runner.running === 1, 'the spinning job to start');
+      const second = runner.run(watJob('spin')).catch(() => undefined);
+      const third = jobOf(() => buildWat('hello'), 'late hello');
+      await assert.rejects(runner.run(third), (error: unknown) => error instanceof QueueTimeoutError && error.waitedMs >= 290);
+      expectKind(await first, 'timed-out');
+      await second;
+      await expectHello(runner);
     });
   });
 

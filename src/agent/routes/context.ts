@@ -7,6 +7,8 @@ import type { JobBook } from './jobBook';
 /** The part of the runner the routes use (the pool's JobRunner has this shape). */
 export interface JobExecutor {
   run(request: JobRequest): Promise<JobOutcome>;
+  /** Throws QueueFullError when a job with this much input could not even wait for a worker. */
+  checkRoom?(inputBytes: number): void;
   close(): Promise<void> | void;
 }
 

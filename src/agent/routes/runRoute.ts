@@ -6,6 +6,7 @@
 import { HEADERS } from '../../api/contract';
 import type { ServerResponse } from 'node:http';
 
+import { QueueFullError, QueueTimeoutError } from '../runner/overload';
 import type { JobOutcome } from '../runner/types';
 import { readBody } from '../http/body';
 import { HttpError, OCTETS, TEXT, headerSafe, sendBytes } from '../http/respond';
@@ -27,6 +28,8 @@ export async function runJob(agent: AgentContext, { req, res, name, version }: R
   await requireManifest(agent, name);
   const chosenVersion = version ?? (await agent.storage.defaultVersion(name)) ?? '';
   const info = await requireExecutable(agent, name, chosenVersion);
+  // A full queue refuses before the input is read: an overloaded agent answers at once.
+  refuseWhenFull(agent, Number(req.headers['content-length'] ?? 0) || 0);
   const stdin = await readBody(req, agent.maxBodyBytes, 'job input');
 
   const ticket = agent.jobs.start(name, chosenVersion);
@@ -109,11 +112,34 @@ function failureResponse(
     return agent.closing ? textResponse(503, 'the agent is shutting down; run the job again once it is back', {}) : undefined;
   }
   if (error instanceof HttpError) throw error;
+  if (error instanceof QueueFullError || error instanceof QueueTimeoutError) return overloadResponse(error);
   if (error instanceof ContentGoneError) {
     return textResponse(404, `the executable of '${name}' version '${version}' was deleted or replaced while the job was starting; run it again`, {});
   }
   agent.log('error', 'job failed in the runner', { name, version, job: ticket.id, error: String(error) });
   return textResponse(500, `the agent could not run the job (${String(error)}); see the agent log`, {});
+}
+
+function refuseWhenFull(agent: AgentContext, inputBytes: number): void {
+  try {
+    agent.runner.checkRoom?.(inputBytes);
+  } catch (error) {
+    if (!(error instanceof QueueFullError)) throw error;
+    const refusal = overloadResponse(error);
+    throw new HttpError(refusal.status, refusal.message, refusal.headers);
+  }
+}
+
+/** 503 with Retry-After: the job was not run, and running it again later is the remedy. */
+function overloadResponse(error: QueueFullError | QueueTimeoutError): JobResponse & { message: string } {
+  const headers = { 'retry-after': String(error.retryAfterS) };
+  const message =
+    error instanceof QueueTimeoutError
+      ? `${error.message}; the agent is overloaded: run it again later, or start the agent with a higher --job-timeout-ms`
+      : error.why === 'jobs'
+        ? 'every worker is busy and the job queue is full (--max-queued-jobs); the job was not run: run it again later'
+        : 'every worker is busy and the queued jobs hold as much input as this agent allows (--max-queued-input-mb); the job was not run: run it again later';
+  return { ...textResponse(503, message, headers), message };
 }
 
 function integrityResponse(name: string, version: string): JobResponse {

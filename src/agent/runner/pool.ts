@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { LruMap } from './lru';
+import { QueueFullError, QueueTimeoutError } from './overload';
 import { createJobChannelBuffer, JobChannel } from './jobChannel';
 import { type PreparedModule, prepareJobModule } from './prepare';
 import type { JobMessage, WorkerSetup } from './protocol';
@@ -21,10 +22,12 @@ import type { JobLimits, JobOutcome, JobRequest } from './types';
 
 export { runInProcess } from './inProcess';
 export { prepareJobModule } from './prepare';
+export { QueueFullError, QueueTimeoutError } from './overload';
 
 /** Built next to this file by both tsc (out/src/agent/runner/) and esbuild (dist/). */
 const WORKER_SCRIPT = path.join(__dirname, 'jobWorker.js');
 const DEFAULT_COMPILED_MODULES = 64;
+export const DEFAULT_MODULE_CACHE_BYTES = 256 * 1024 * 1024;
 /** setTimeout fires at once for delays past 2^31-1 ms; a longer limit is as good as none. */
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
@@ -34,22 +37,35 @@ export interface JobRunnerOptions {
   workers?: number;
   /** Compiled modules kept (and per worker); default 64. */
   compiledModules?: number;
+  /** Bytes of compiled modules kept (by their size as wasm; and per worker); default 256 MiB. */
+  moduleCacheBytes?: number;
   /** The worker's script; default: jobWorker.js next to this file. */
   workerScript?: string;
+  /** Jobs waiting for a worker; past it, runs are refused with QueueFullError. Default 100. */
+  maxQueuedJobs?: number;
+  /** Bytes of stdin held by waiting jobs; past it, runs are refused with QueueFullError. Default 256 MiB. */
+  maxQueuedInputBytes?: number;
 }
 
+export const DEFAULT_MAX_QUEUED_JOBS = 100;
+export const DEFAULT_MAX_QUEUED_INPUT_BYTES = 256 * 1024 * 1024;
+
 /** A compiled module and the number workers know it by, or why it cannot run. */
-type CompiledModule = { ok: true; id: number; module: WebAssembly.Module; instantiateAhead: boolean } | { ok: false; message: string };
+type CompiledModule =
+  | { ok: true; id: number; module: WebAssembly.Module; instantiateAhead: boolean; bytes: number }
+  | { ok: false; message: string };
 
 /** A job handed to a worker, or waiting for one. */
 interface Task {
-  module: { id: number; module: WebAssembly.Module; instantiateAhead: boolean };
+  module: { id: number; module: WebAssembly.Module; instantiateAhead: boolean; bytes: number };
   stdin: Uint8Array;
   signal?: AbortSignal;
   onAbort?: () => void;
   resolve(outcome: JobOutcome): void;
   reject(reason: unknown): void;
   startedAt: number;
+  /** While queued: ends the wait at the job's time limit. */
+  queueTimer?: NodeJS.Timeout;
 }
 
 /** One worker thread with its output buffers and what it has been told. */
@@ -60,7 +76,7 @@ interface Slot {
   /** Called when the channel says the running job ended; made once per slot. */
   onEnded: () => void;
   /** Ids of the modules this worker holds, in LRU order (mirrors the worker's map). */
-  modules: LruMap<number, true>;
+  modules: LruMap<number, number>;
   task?: Task;
   timer?: NodeJS.Timeout;
   /** Set once the pool terminates it on purpose: its exit is then no crash. */
@@ -73,9 +89,13 @@ interface Slot {
 export class JobRunner {
   private readonly limits: JobLimits;
   private readonly moduleCapacity: number;
+  private readonly moduleCacheBytes: number;
   private readonly slots = new Set<Slot>();
   private readonly idle: Slot[] = [];
   private readonly queue: Task[] = [];
+  private readonly maxQueuedJobs: number;
+  private readonly maxQueuedInputBytes: number;
+  private queuedInputBytes = 0;
   private readonly compiled: LruMap<string, CompiledModule>;
   private readonly compiling = new Map<string, Promise<CompiledModule>>();
   private readonly workerScript: string;
@@ -88,8 +108,11 @@ export class JobRunner {
   constructor(options: JobRunnerOptions) {
     this.limits = options.limits;
     this.moduleCapacity = options.compiledModules ?? DEFAULT_COMPILED_MODULES;
-    this.compiled = new LruMap(this.moduleCapacity);
+    this.moduleCacheBytes = options.moduleCacheBytes ?? DEFAULT_MODULE_CACHE_BYTES;
+    this.compiled = new LruMap(this.moduleCapacity, this.moduleCacheBytes, (compiled) => (compiled.ok ? compiled.bytes : 0));
     this.workerScript = options.workerScript ?? WORKER_SCRIPT;
+    this.maxQueuedJobs = options.maxQueuedJobs ?? DEFAULT_MAX_QUEUED_JOBS;
+    this.maxQueuedInputBytes = options.maxQueuedInputBytes ?? DEFAULT_MAX_QUEUED_INPUT_BYTES;
     const count = Math.max(1, options.workers ?? os.availableParallelism());
     for (let i = 0; i < count; i++) this.spawn();
   }
@@ -97,6 +120,16 @@ export class JobRunner {
   /** Jobs running in a worker right now (not counting queued ones). */
   get running(): number {
     return this.busy;
+  }
+
+  /**
+   * Throws QueueFullError when a job with `inputBytes` of stdin would have to wait and the queue has
+   * no room: the HTTP layer asks before it reads the input, so a full agent refuses at once.
+   */
+  checkRoom(inputBytes: number): void {
+    if (this.idle.length > 0) return;
+    if (this.queue.length >= this.maxQueuedJobs) throw new QueueFullError(this.retryAfterS(), 'jobs');
+    if (this.queuedInputBytes + inputBytes > this.maxQueuedInputBytes) throw new QueueFullError(this.retryAfterS(), 'input');
   }
 
   /**
@@ -112,6 +145,7 @@ export class JobRunner {
     this.throwIfClosed();
     job.signal?.throwIfAborted();
     if (this.startFailure) throw new Error(this.startFailure);
+    this.checkRoom(job.stdin.byteLength);
     return new Promise<JobOutcome>((resolve, reject) => {
       this.enqueue({ module: prepared, stdin: job.stdin, signal: job.signal, resolve, reject, startedAt: 0 });
     });
@@ -122,7 +156,7 @@ export class JobRunner {
     if (this.closed) return;
     this.closed = true;
     const error = new Error('the job runner was closed before the job finished');
-    for (const task of this.queue.splice(0)) this.settle(task, () => task.reject(error));
+    for (const task of this.dequeueAll()) this.settle(task, () => task.reject(error));
     const stopping = [...this.slots].map((slot) => {
       if (slot.task) this.detach(slot, (task) => task.reject(error));
       return this.retire(slot);
@@ -156,7 +190,7 @@ export class JobRunner {
 
   private numbered(prepared: PreparedModule): CompiledModule {
     if (!prepared.ok) return prepared;
-    return { ok: true, id: this.nextModuleId++, module: prepared.module, instantiateAhead: !prepared.hasStartSection };
+    return { ok: true, id: this.nextModuleId++, module: prepared.module, instantiateAhead: !prepared.hasStartSection, bytes: prepared.bytes };
   }
 
   // ---- scheduling -------------------------------------------------------------------------
@@ -167,8 +201,45 @@ export class JobRunner {
       task.signal.addEventListener('abort', task.onAbort, { once: true });
     }
     const slot = this.idle.pop();
-    if (slot) this.dispatch(slot, task);
-    else this.queue.push(task);
+    if (slot) return this.dispatch(slot, task);
+    const queuedAt = performance.now();
+    task.queueTimer = setTimeout(() => {
+      this.dequeue(task);
+      this.settle(task, () => task.reject(new QueueTimeoutError(performance.now() - queuedAt, this.retryAfterS())));
+    }, Math.min(this.limits.timeoutMs, LONGEST_TIMER_MS));
+    this.queue.push(task);
+    this.queuedInputBytes += task.stdin.byteLength;
+  }
+
+  /** Takes a waiting task off the queue (false if it was not there). */
+  private dequeue(task: Task): boolean {
+    const index = this.queue.indexOf(task);
+    if (index < 0) return false;
+    this.queue.splice(index, 1);
+    this.unqueued(task);
+    return true;
+  }
+
+  private dequeueAll(): Task[] {
+    const tasks = this.queue.splice(0);
+    tasks.forEach((task) => this.unqueued(task));
+    return tasks;
+  }
+
+  private unqueued(task: Task): void {
+    clearTimeout(task.queueTimer);
+    task.queueTimer = undefined;
+    this.queuedInputBytes -= task.stdin.byteLength;
+  }
+
+  /** Seconds until the running job that started first reaches its time limit: a worker is free by then. */
+  private retryAfterS(): number {
+    const now = performance.now();
+    let soonestMs = this.limits.timeoutMs;
+    for (const slot of this.slots) {
+      if (slot.task) soonestMs = Math.min(soonestMs, slot.task.startedAt + this.limits.timeoutMs - now);
+    }
+    return Math.max(1, Math.ceil(soonestMs / 1000));
   }
 
   private dispatch(slot: Slot, task: Task): void {
@@ -191,7 +262,7 @@ export class JobRunner {
     if (!slot.modules.get(task.module.id)) {
       const { id, module, instantiateAhead } = task.module;
       message = { module: { id, module, instantiateAhead } };
-      const evicted = slot.modules.set(task.module.id, true);
+      const evicted = slot.modules.set(task.module.id, task.module.bytes);
       if (evicted.length > 0) message.evict = evicted;
     }
     if (!slot.channel.fits(task.stdin)) {
@@ -206,6 +277,7 @@ export class JobRunner {
   private release(slot: Slot): void {
     const next = this.queue.shift();
     if (next) {
+      this.unqueued(next);
       this.dispatch(slot, next);
     } else {
       slot.worker.unref();
@@ -258,9 +330,7 @@ export class JobRunner {
 
   private abort(task: Task): void {
     const reason = task.signal?.reason;
-    const queued = this.queue.indexOf(task);
-    if (queued >= 0) {
-      this.queue.splice(queued, 1);
+    if (this.dequeue(task)) {
       task.reject(reason);
       return;
     }
@@ -299,7 +369,7 @@ export class JobRunner {
     if (this.slots.size > 0 || this.closed) return;
     this.startFailure = `the job worker thread could not start (${cause}) from ${this.workerScript}; reinstall Serval`;
     const error = new Error(this.startFailure);
-    for (const task of this.queue.splice(0)) this.settle(task, () => task.reject(error));
+    for (const task of this.dequeueAll()) this.settle(task, () => task.reject(error));
   }
 
   private outputOf(slot: Slot): { stdout: Uint8Array; stderr: Uint8Array } {
@@ -320,7 +390,7 @@ export class JobRunner {
       setup,
       channel: new JobChannel(setup.channel),
       onEnded: () => this.onEnded(slot),
-      modules: new LruMap(this.moduleCapacity),
+      modules: new LruMap(this.moduleCapacity, this.moduleCacheBytes, (bytes) => bytes),
       retired: false,
       started: false,
     };

@@ -12,6 +12,8 @@ export type PreparedModule =
       module: WebAssembly.Module;
       /** Instantiating it runs guest code (a start section), so it may be done only as part of a job. */
       hasStartSection: boolean;
+      /** Its size as wasm: what the compiled-module cache weighs it by. */
+      bytes: number;
     }
   | { ok: false; message: string };
 
@@ -25,7 +27,8 @@ export async function prepareJobModule(bytes: Uint8Array, memoryLimitBytes: numb
     if (problems.length > 0) return { ok: false, message: problems.join(' ') };
     const capped = capMemory(bytes, Math.floor(memoryLimitBytes / WASM_PAGE_BYTES));
     if (!capped.ok) return { ok: false, message: capped.problem };
-    return { ok: true, module: await WebAssembly.compile(capped.bytes), hasStartSection: hasStartSection(capped.bytes) };
+    const module = await WebAssembly.compile(capped.bytes);
+    return { ok: true, module, hasStartSection: hasStartSection(capped.bytes), bytes: capped.bytes.byteLength };
   } catch (error) {
     if (error instanceof WasmFormatError) return { ok: false, message: capitalize(error.message) };
     if (error instanceof WebAssembly.CompileError) {

@@ -2,6 +2,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startAgent, stderrLog } from '../../agent';
 import type { AgentOptions } from '../../agent/types';
+import { DEFAULT_MAX_QUEUED_INPUT_BYTES, DEFAULT_MAX_QUEUED_JOBS, DEFAULT_MODULE_CACHE_BYTES } from '../../agent/runner/pool';
 import { DEFAULT_JOB_LIMITS } from '../../agent/runner/types';
 import { integerOption, parseCommandArgs } from '../args';
 import type { Command } from '../command';
@@ -23,6 +24,9 @@ const AGENT_OPTIONS = {
   'job-memory-mb': { type: 'string' },
   'job-output-bytes': { type: 'string' },
   'max-body-bytes': { type: 'string' },
+  'max-queued-jobs': { type: 'string' },
+  'max-queued-input-mb': { type: 'string' },
+  'module-cache-mb': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -44,6 +48,9 @@ Options:
   --job-memory-mb N     memory limit of one job in MiB (default ${DEFAULT_JOB_LIMITS.memoryBytes / MIB})
   --job-output-bytes N  output limit of one job (default ${DEFAULT_JOB_LIMITS.outputBytes})
   --max-body-bytes N    largest request body: manifest, executable or input (default ${DEFAULT_MAX_BODY_BYTES})
+  --max-queued-jobs N   jobs that may wait for a busy worker; more are answered 503 (default ${DEFAULT_MAX_QUEUED_JOBS})
+  --max-queued-input-mb N  MiB of input that waiting jobs may hold; more is answered 503 (default ${DEFAULT_MAX_QUEUED_INPUT_BYTES / MIB})
+  --module-cache-mb N   MiB of compiled executables kept for the next runs (default ${DEFAULT_MODULE_CACHE_BYTES / MIB})
   -h, --help            this help`,
 
   async run(args, { io, signal }) {
@@ -80,7 +87,14 @@ function agentOptionsFrom(values: AgentValues, io: CliIo): AgentOptions {
       outputBytes: number('job-output-bytes', 1, 2 ** 32) ?? DEFAULT_JOB_LIMITS.outputBytes,
     },
     maxBodyBytes: number('max-body-bytes', 1, 2 ** 32) ?? DEFAULT_MAX_BODY_BYTES,
+    maxQueuedJobs: number('max-queued-jobs', 0, 1_000_000),
+    maxQueuedInputBytes: mebibytes(number('max-queued-input-mb', 0, 1024 * 1024)),
+    moduleCacheBytes: mebibytes(number('module-cache-mb', 0, 1024 * 1024)),
   };
+}
+
+function mebibytes(value: number | undefined): number | undefined {
+  return value === undefined ? undefined : value * MIB;
 }
 
 /** A clear message for the usual reasons an agent cannot listen; undefined for the others. */
