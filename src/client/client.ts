@@ -1,5 +1,5 @@
 /**
- * Typed client of the agent API (docs/agent-api.md), over Node's global fetch (keep-alive by default).
+ * Typed client of the agent API (docs/agent-api.md), over Node's own http with keep-alive (./transport).
  *
  * - Every call takes an AbortSignal; a cancelled call rejects with an error for which
  *   `isCancellation(error)` is true, so callers can drop it silently.
@@ -12,9 +12,6 @@
 import {
   AgentClientError,
   AgentHttpError,
-  AgentTimeoutError,
-  AgentUnreachableError,
-  CancellationError,
   IntegrityMismatchError,
   UnsupportedByAgentError,
   errorForStatus,
@@ -22,6 +19,7 @@ import {
 import { sriOf } from './integrity';
 import { normaliseManifestNames } from './manifestNames';
 import { HEADERS, PATHS, ROUTES, type AgentStatus, type ExecutableInfo, type JobLimit, type RunningJob } from '../api/contract';
+import { type AnswerHeaders, type HttpAnswer, HttpTransport } from './transport';
 import type { RunResult } from './types';
 
 export interface AgentClientOptions {
@@ -53,11 +51,7 @@ export interface PutExecutableOptions extends CallOptions {
 }
 
 /** What the agent answered, body read in full. */
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: Uint8Array;
-}
+type Answer = HttpAnswer;
 
 interface Exchange {
   method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
@@ -75,9 +69,11 @@ export class AgentClient {
   readonly url: string;
   private readonly token: string | undefined;
   private readonly defaultTimeoutMs: number | undefined;
+  private readonly transport: HttpTransport;
 
   constructor(options: AgentClientOptions) {
     this.url = checkedBaseUrl(options.url);
+    this.transport = new HttpTransport(this.url);
     this.token = options.token || undefined;
     this.defaultTimeoutMs = options.timeoutMs;
   }
@@ -202,27 +198,16 @@ export class AgentClient {
     return errorForStatus(answer.status, decoder.decode(answer.body));
   }
 
-  /** One HTTP exchange, body read in full; transport failures become typed errors here. */
-  private async request(path: string, init: Exchange): Promise<Answer> {
-    const callerSignal = init.call?.signal;
+  /** One HTTP exchange, body read in full; transport failures come out typed (see ./transport). */
+  private request(path: string, init: Exchange): Promise<Answer> {
     const timeoutMs = init.call?.timeoutMs ?? (init.noDefaultTimeout ? undefined : this.defaultTimeoutMs);
-    const timeoutSignal = timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined;
-    const signal = combine(callerSignal, timeoutSignal);
-    try {
-      const response = await fetch(this.url + path, {
-        method: init.method ?? 'GET',
-        headers: this.headersWith(init.headers),
-        body: init.body,
-        signal,
-      });
-      const body = new Uint8Array(await response.arrayBuffer());
-      return { status: response.status, headers: response.headers, body };
-    } catch (error) {
-      if (callerSignal?.aborted) throw new CancellationError({ cause: callerSignal.reason });
-      if (timeoutSignal?.aborted && timeoutMs) throw new AgentTimeoutError(this.url, timeoutMs);
-      if (error instanceof TypeError) throw new AgentUnreachableError(this.url, transportDetail(error), { cause: error });
-      throw error;
-    }
+    return this.transport.send(path, {
+      method: init.method ?? 'GET',
+      headers: this.headersWith(init.headers),
+      body: init.body,
+      signal: init.call?.signal,
+      timeoutMs,
+    });
   }
 
   private headersWith(extra: Record<string, string> | undefined): Record<string, string> {
@@ -243,18 +228,6 @@ function checkedBaseUrl(url: string): string {
     throw new AgentClientError(`"${url}" is not an agent URL: it must start with http:// or https://`);
   }
   return parsed.href.replace(/\/+$/, '');
-}
-
-function combine(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
-  return a && b ? AbortSignal.any([a, b]) : (a ?? b);
-}
-
-/** undici reports transport failures as `TypeError('fetch failed')` with the system error as cause. */
-function transportDetail(error: TypeError): string {
-  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
-  if (typeof cause?.code === 'string') return cause.code;
-  if (typeof cause?.message === 'string') return cause.message;
-  return error.message;
 }
 
 function versionQuery(version: string | undefined): string {
@@ -295,7 +268,7 @@ function limitOf(value: string | null): JobLimit | undefined {
   return value === 'time' || value === 'output' ? value : undefined;
 }
 
-function integerHeader(headers: Headers, name: string): number | undefined {
+function integerHeader(headers: AnswerHeaders, name: string): number | undefined {
   const value = headers.get(name);
   if (value === null || !/^-?\d+(\.\d+)?$/.test(value.trim())) return undefined;
   return Math.round(Number(value));

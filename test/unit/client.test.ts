@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { DEFAULT_JOB_LIMITS } from '../../src/agent/runner/types';
@@ -60,6 +61,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, deadl
 
 interface Stub {
   url: string;
+  server: http.Server;
   close(): Promise<void>;
 }
 
@@ -70,6 +72,7 @@ async function startStub(handler: http.RequestListener): Promise<Stub> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    server,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
@@ -263,6 +266,40 @@ describe('AgentClient without a (modern) agent', () => {
       await server.close();
       assert.ok(error instanceof UnsupportedByAgentError, `${routeStatus}: ${error.message}`);
       assert.match(error.message, /cannot list the versions/);
+    }
+  });
+
+  it('keeps one connection open for calls in a row (keep-alive)', async () => {
+    let connections = 0;
+    stub = await startStub((_request, response) => response.writeHead(200).end('pong'));
+    const client = new AgentClient({ url: stub.url });
+    stub.server.on('connection', () => connections++);
+    for (let i = 0; i < 3; i++) await client.ping();
+    assert.equal(connections, 1);
+  });
+
+  it('sends a call again on a fresh connection when the kept-alive one was closed by the agent while idle', async () => {
+    // The first connection answers once, then resets on the next request (a server that closed the idle socket).
+    let connections = 0;
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      const first = ++connections === 1;
+      let requests = 0;
+      socket.on('data', () => {
+        if (first && ++requests === 2) return void socket.resetAndDestroy();
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: keep-alive\r\n\r\npong');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = new AgentClient({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+      await client.ping();
+      await client.ping();
+      assert.equal(connections, 2);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 
