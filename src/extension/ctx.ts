@@ -2,31 +2,25 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 
 import type { AgentClient } from '../client/client';
-import type { RunResult } from '../client/types';
 import { AgentHealth } from './agent/agentHealth';
 import { Agents, localAgentStorageDir } from './agent/agents';
 import { AgentTokens } from './agent/agentTokens';
+import { JobCatalog } from './catalog/jobCatalog';
 import { Config } from './config';
-import { askModally, type Confirm } from './confirm';
+import type { Confirmation } from './confirm';
 import { ManifestDocuments } from './documents/manifestDocuments';
 import { OutputDocuments } from './documents/outputDocuments';
+import type { CommandFailure, ExtensionHooks, RunRecord } from './hooks';
 import { RunningJobs } from './run/runningJobs';
-import type { JobsTree } from './tree/jobsTree';
+import { JobsTree } from './tree/jobsTree';
 
-/** What the last job run gave; the run command keeps it for "Show Output" and for tests. */
-export interface RunRecord {
-  job: string;
-  version?: string;
-  result: RunResult;
-  /** The output as text, as shown to the user. */
-  output: string;
-  /** The warning shown when the run did not succeed. */
-  problem?: string;
-}
+export type { RunRecord } from './hooks';
 
 /**
- * The one context of the extension: it owns every disposable, the configuration, the log channel,
- * the agents and the views. Everything else receives it; nothing lives in module-level state.
+ * The one context of the extension: it builds and owns every long-lived part (configuration, log,
+ * agents and their health, the job catalog, documents, the tree) and every disposable. Everything
+ * else receives it; nothing lives in module-level state. The hooks seam (questions to the user,
+ * records for tests) is given at construction.
  */
 export class Ctx implements vscode.Disposable {
   readonly config = new Config();
@@ -34,28 +28,24 @@ export class Ctx implements vscode.Disposable {
   readonly tokens: AgentTokens;
   readonly agents: Agents;
   readonly health: AgentHealth;
+  /** The jobs on the agent in use: one cached listing shared by the tree and the pickers. */
+  readonly catalog: JobCatalog;
   readonly manifestDocuments: ManifestDocuments;
   readonly outputDocuments = new OutputDocuments();
   readonly runningJobs: RunningJobs;
-  /** Set once by activate(); commands and tests reach the tree provider and view through it. */
-  tree!: JobsTree;
-  lastRun: RunRecord | undefined;
-  /**
-   * Every modal confirmation (delete, stale build, publish) goes through here. Integration tests
-   * replace it: a modal dialog cannot be answered from the extension host.
-   */
-  confirm: Confirm = askModally;
-  /** The last failure a command showed to the user (what the notification said); for tests and bug reports. */
-  lastFailure: { command: string; message: string } | undefined;
+  readonly tree: JobsTree;
 
-  private readonly storeChanged = new vscode.EventEmitter<void>();
-  /** Fires after this extension changed what the agent stores (publish, delete). */
+  private readonly storeChanged = new vscode.EventEmitter<{ job?: string }>();
+  /** Fires after this extension changed what the agent stores (publish, delete); `job` when one job changed. */
   readonly onDidChangeStore = this.storeChanged.event;
   private readonly disposables: vscode.Disposable[] = [];
   /** The `ExtensionContext.subscriptions` shape, for code that registers its own disposables. */
   readonly subscriptions = { push: (...disposables: vscode.Disposable[]) => this.disposables.push(...disposables) };
 
-  constructor(readonly extensionContext: vscode.ExtensionContext) {
+  constructor(
+    readonly extensionContext: vscode.ExtensionContext,
+    private readonly hooks: ExtensionHooks,
+  ) {
     this.log = this.push(vscode.window.createOutputChannel('Serval', { log: true }));
     this.tokens = new AgentTokens(extensionContext.secrets);
     this.agents = this.push(
@@ -68,17 +58,23 @@ export class Ctx implements vscode.Disposable {
       }),
     );
     this.health = this.push(new AgentHealth(this.agents));
+    this.catalog = this.push(
+      new JobCatalog({
+        client: () => this.agents.getClient(),
+        onDidChangeAgent: this.agents.onDidChange,
+        log: this.log,
+        onAnswered: () => this.health.reportSuccess(),
+      }),
+    );
     this.manifestDocuments = this.push(new ManifestDocuments(this.agents));
     this.runningJobs = this.push(new RunningJobs());
     this.push(this.storeChanged, this.outputDocuments);
     this.push(
-      this.onDidChangeStore(() => this.manifestDocuments.refresh()),
-      this.agents.onDidChange(() => this.manifestDocuments.refresh()),
-    );
-    this.push(
+      this.catalog.onDidChange(() => this.manifestDocuments.refresh()),
       vscode.workspace.registerTextDocumentContentProvider(ManifestDocuments.SCHEME, this.manifestDocuments),
       vscode.workspace.registerTextDocumentContentProvider(OutputDocuments.SCHEME, this.outputDocuments),
     );
+    this.tree = this.push(new JobsTree({ catalog: this.catalog, agents: this.agents, health: this.health, log: this.log }));
   }
 
   get workspaceState(): vscode.Memento {
@@ -94,9 +90,25 @@ export class Ctx implements vscode.Disposable {
     return this.agents.getClient();
   }
 
-  /** Publish and delete call this so the tree shows what the agent now stores. */
-  fireStoreChanged(): void {
-    this.storeChanged.fire();
+  /** Publish and delete call this (with the job they touched) so that every view shows what the agent now stores. */
+  fireStoreChanged(job?: string): void {
+    this.catalog.invalidate(job);
+    this.storeChanged.fire({ job });
+  }
+
+  /** A modal yes/no question, through the hooks seam. */
+  confirm(question: Confirmation): Promise<boolean> {
+    return this.hooks.confirm(question);
+  }
+
+  /** A job ran: what the user was shown. */
+  recordRun(record: RunRecord): void {
+    this.hooks.didRun(record);
+  }
+
+  /** A command failed: what the user was told. */
+  recordFailure(failure: CommandFailure): void {
+    this.hooks.didFail(failure);
   }
 
   push<T extends vscode.Disposable>(...disposables: [T, ...vscode.Disposable[]]): T {

@@ -4,8 +4,8 @@ import { createAgentStatusBar } from './agent/agentStatusBar';
 import { setContext } from './agent/agents';
 import { registerCommands } from './commands';
 import { Ctx } from './ctx';
+import { EDITOR_HOOKS, TestHooks } from './hooks';
 import { registerManifestEditing } from './manifestEditing';
-import { createJobsTree } from './tree/jobsTree';
 
 /** What other extensions (and tests) get from `extensions.getExtension('serval.serval-vscode').exports`. */
 export interface ServalApi {
@@ -13,16 +13,18 @@ export interface ServalApi {
   getAgent(): Promise<{ url: string; token?: string }>;
 }
 
-/** The API plus the context, for the integration tests: not a stable interface. */
+/** The API plus the context and the test hooks, for the integration tests: not a stable interface. */
 export interface ServalTestingApi extends ServalApi {
   readonly ctx: Ctx;
+  /** Set when VS Code runs the extension for tests (`ExtensionMode.Test`). */
+  readonly hooks: TestHooks | undefined;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<ServalTestingApi> {
-  const ctx = new Ctx(context);
+  const hooks = context.extensionMode === vscode.ExtensionMode.Test ? new TestHooks() : undefined;
+  const ctx = new Ctx(context, hooks ?? EDITOR_HOOKS);
   context.subscriptions.push(ctx);
   try {
-    ctx.tree = createJobsTree(ctx);
     createAgentStatusBar(ctx);
     registerCommands(ctx);
     registerManifestEditing(ctx);
@@ -43,6 +45,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Serval
       return { url, token };
     },
     ctx,
+    hooks,
   };
 }
 

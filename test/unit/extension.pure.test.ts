@@ -8,7 +8,7 @@ import { parseRunArgument } from '../../src/extension/commands/runArgument';
 import { describeAgentError } from '../../src/extension/errors';
 import { firstLine, formatRelativeTime, formatSize, hostOf } from '../../src/extension/format';
 import { RecentJobs } from '../../src/extension/run/recentJobs';
-import { newestFirst } from '../../src/extension/tree/nodes';
+import { newestFirst } from '../../src/extension/catalog/versions';
 
 describe('extension formatting', () => {
   it('shows sizes the way file managers do', () => {

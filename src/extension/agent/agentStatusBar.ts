@@ -30,11 +30,15 @@ function renderAgentStatus(item: vscode.StatusBarItem, ctx: Ctx, health: AgentHe
 function describeHealth(health: AgentHealthState): { icon: string; state: string; warning: boolean } {
   switch (health.kind) {
     case 'ok':
-      return { icon: '$(vm-active)', state: 'It answers.', warning: false };
+      return { icon: '$(vm-active)', state: 'It answers, and accepts our requests.', warning: false };
     case 'checking':
       return { icon: '$(sync~spin)', state: 'Checking…', warning: false };
     case 'stopped':
       return { icon: '$(vm-outline)', state: 'Not running: it starts when a job is listed, published or run.', warning: false };
+    case 'stoppedByUser':
+      return { icon: '$(debug-stop)', state: 'Stopped: start it with "Serval: Start Local Agent".', warning: false };
+    case 'refused':
+      return { icon: '$(lock)', state: health.message, warning: true };
     case 'failing':
       return { icon: '$(warning)', state: health.message, warning: true };
     case 'unknown':

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 
 import { AgentClient } from '../../client/client';
 import { Config } from '../config';
+import { UserFacingError } from '../errors';
 import { normaliseAgentUrl, type AgentTokens } from './agentTokens';
 import { describeExit, LocalAgentProcess, type AgentExit } from './localAgentProcess';
 import type { ParsedLogLine } from './agentLogLine';
@@ -81,6 +82,16 @@ export class Agents implements vscode.Disposable {
   get localState(): LocalAgentState {
     if (this.local?.isRunning) return 'running';
     return this.localStarting ? 'starting' : 'stopped';
+  }
+
+  /** Stop Local Agent was used, and Start Local Agent not since: nothing starts it on use. */
+  get isLocalStoppedByUser(): boolean {
+    return this.localStoppedByUser && !this.local?.isRunning;
+  }
+
+  /** URL of the local agent while it runs; undefined otherwise (nothing is started to find out). */
+  get localUrl(): string | undefined {
+    return this.local?.isRunning ? this.local.url : undefined;
   }
 
   /** Process id of the local agent while it runs (logs, tests). */
@@ -248,9 +259,12 @@ export class Agents implements vscode.Disposable {
   }
 }
 
-export class LocalAgentStoppedError extends Error {
+/** A use of the local agent after Stop Local Agent: said as such, with the button that starts it. */
+export class LocalAgentStoppedError extends UserFacingError {
   constructor() {
-    super('The local agent is stopped. Start it with "Serval: Start Local Agent".');
+    super('The local agent is stopped. Start it with "Serval: Start Local Agent", then try again.', [
+      { title: 'Start Local Agent', run: () => vscode.commands.executeCommand('serval.startLocalAgent') },
+    ]);
     this.name = 'LocalAgentStoppedError';
   }
 }

@@ -13,5 +13,5 @@ export const deleteManifest = (ctx: Ctx) => async (node?: unknown) => {
   if (!confirmed) return;
   await (await ctx.client()).deleteManifest(job);
   ctx.log.info(`Deleted ${job}`);
-  ctx.fireStoreChanged();
+  ctx.fireStoreChanged(job);
 };

@@ -16,5 +16,5 @@ export const deleteVersion = (ctx: Ctx) => async (node?: unknown) => {
   if (!confirmed) return;
   await (await ctx.client()).deleteExecutable(job, version);
   ctx.log.info(`Deleted ${job} ${version}`);
-  ctx.fireStoreChanged();
+  ctx.fireStoreChanged(job);
 };

@@ -76,18 +76,18 @@ function reportingErrors(ctx: Ctx, id: string, command: (...args: unknown[]) => 
   };
 }
 
-/** Logs a failure and keeps what the user is told in `ctx.lastFailure`, before the command settles. */
+/** Logs a failure and records what the user is told (the hooks seam), before the command settles. */
 async function recordFailure(ctx: Ctx, id: string, error: unknown): Promise<string> {
   if (error instanceof UserFacingError) {
     ctx.log.warn(`${id}: ${error.message}`);
-    ctx.lastFailure = { command: id, message: error.message };
+    ctx.recordFailure({ command: id, message: error.message });
     return error.message;
   }
   ctx.log.error(`${id} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   ctx.health.reportFailure();
   const tokenSet = ctx.agents.isRemote ? await ctx.agents.hasRemoteToken() : undefined;
   const message = describeAgentError(error, ctx.agents.label, { tokenSet });
-  ctx.lastFailure = { command: id, message };
+  ctx.recordFailure({ command: id, message });
   return message;
 }
 

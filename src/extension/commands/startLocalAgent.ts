@@ -3,6 +3,6 @@ import type { Ctx } from '../ctx';
 /** Serval: Start Local Agent. */
 export const startLocalAgent = (ctx: Ctx) => async () => {
   const local = await ctx.agents.startLocal();
-  ctx.tree.provider.refresh();
+  ctx.catalog.invalidate();
   return local.url;
 };

@@ -41,7 +41,7 @@ export async function publishJob(ctx: Ctx, given: unknown): Promise<PublishResul
   const result = await upload(ctx, ready);
   if (!result) return undefined;
   ctx.log.info(`Published ${result.fqName} ${result.version} to ${ctx.agents.label} (${result.integrity})`);
-  ctx.fireStoreChanged();
+  ctx.fireStoreChanged(result.fqName);
   // The buttons' follow-ups are commands of their own; a failure there is logged, never unhandled.
   void offerNextSteps(ctx, result).catch((error: unknown) => ctx.log.warn(`After publishing: ${String(error)}`));
   return result;
@@ -125,7 +125,7 @@ function upload(ctx: Ctx, ready: ReadyToPublish): Thenable<PublishResult | undef
       } catch (error) {
         // The manifest is stored already: the tree must show it, without the version that failed.
         ctx.log.warn(`Publishing ${fqName} ${manifest.version} stopped after its manifest was stored, before its executable`);
-        ctx.fireStoreChanged();
+        ctx.fireStoreChanged(fqName);
         throw error;
       }
     },

@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 
 import type { RunResult } from '../../client/types';
-import type { Ctx, RunRecord } from '../ctx';
+import type { Ctx } from '../ctx';
+import type { RunRecord } from '../hooks';
 import { ManifestDocuments } from '../documents/manifestDocuments';
 import { OutputDocuments } from '../documents/outputDocuments';
 import { UserFacingError } from '../errors';
@@ -29,7 +30,7 @@ export async function runJobOnEditor(ctx: Ctx, request: RunRequest): Promise<Run
   ctx.log.info(`Running ${label} on ${input.length} characters`);
   const result = await ctx.runningJobs.track(label, (signal) => client.run(job, input, { version, signal }));
   const record: RunRecord = { job, version, result, output: decoder.decode(result.output), problem: describeProblem(label, result) };
-  ctx.lastRun = record;
+  ctx.recordRun(record);
   logRun(ctx, label, record);
   await showOutput(ctx, record);
   if (record.problem) warn(ctx, record).catch((error: unknown) => ctx.log.error(`Showing the output of ${label} failed: ${String(error)}`));

@@ -1,43 +1,60 @@
 import * as vscode from 'vscode';
 
-import { checkManifest } from '../../manifest';
 import { isCancellation, UnauthorizedError } from '../../client/errors';
-import { setContext } from '../agent/agents';
-import type { Ctx } from '../ctx';
+import type { AgentHealth, AgentHealthState } from '../agent/agentHealth';
+import { setContext, type Agents } from '../agent/agents';
+import type { JobCatalog } from '../catalog/jobCatalog';
 import { describeAgentError } from '../errors';
 import { formatRelativeTime, formatSize, hostOf } from '../format';
 import {
   CONTEXT_VALUES,
-  newestFirst,
   type AgentNode,
   type ErrorNode,
   type JobsNode,
   type ManifestNode,
+  type NoticeNode,
   type VersionNode,
 } from './nodes';
 
+/** What the tree reads from: the job catalog it shares with the run picker, the agents, their health. */
+export interface JobsTreeDeps {
+  catalog: JobCatalog;
+  agents: Agents;
+  health: AgentHealth;
+  log: vscode.LogOutputChannel;
+}
+
 /**
- * The Serval view: the agent in use, the jobs (manifests) it stores, and their versions (executables),
- * straight from the agent. It re-queries when the agent or the store changes, never on a timer.
+ * The Serval view: the agent in use, the jobs (manifests) it stores, and their versions
+ * (executables), from the shared job catalog. It re-reads when the catalog changes (publish, delete,
+ * Refresh, another agent, the agent back after a failure) and re-draws the agent row when its
+ * health changes; the catalog keeps what it read, so a re-draw costs the agent nothing.
  */
 export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<JobsNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly subscriptions: vscode.Disposable[];
 
-  constructor(private readonly ctx: Ctx) {
+  constructor(private readonly deps: JobsTreeDeps) {
     this.subscriptions = [
       this.changed,
-      ctx.agents.onDidChange(() => this.refresh()),
-      ctx.onDidChangeStore(() => this.refresh()),
+      deps.catalog.onDidChange(() => this.redraw()),
+      deps.health.onDidChange(() => this.redraw()),
+      deps.health.onDidReconnect(() => deps.catalog.invalidate()),
       // A local agent (re)started on use listens on a new port: the agent node shows it.
-      ctx.agents.onDidChangeLocalState((state) => {
-        if (state === 'running') this.refresh();
+      deps.agents.onDidChangeLocalState((state) => {
+        if (state === 'running' || state === 'stopped') this.redraw();
       }),
     ];
   }
 
+  /** Serval: Refresh: forget what the catalog read and ask the agent again. */
   refresh(): void {
+    this.deps.catalog.invalidate();
+  }
+
+  /** Draws again from the catalog (which asks the agent only for what it does not hold). */
+  redraw(): void {
     this.changed.fire(undefined);
   }
 
@@ -55,19 +72,22 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
   getParent(node: JobsNode): JobsNode | undefined {
     if (node.kind === 'version') return node.manifest;
     if (node.kind === 'manifest') return node.agent;
+    if (node.kind === 'notice') return node.manifest;
     return undefined;
   }
 
   getTreeItem(node: JobsNode): vscode.TreeItem {
     switch (node.kind) {
       case 'agent':
-        return agentItem(node);
+        return agentItem(node, this.deps.health.state);
       case 'manifest':
         return manifestItem(node);
       case 'version':
         return versionItem(node);
       case 'error':
         return errorItem(node);
+      case 'notice':
+        return noticeItem(node);
     }
   }
 
@@ -87,32 +107,39 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
 
   /**
    * One agent node whose children are the jobs; nothing at all when the store is empty, so that the
-   * welcome view (package.json viewsWelcome, shown only on an empty tree) offers to publish.
+   * welcome view (package.json viewsWelcome, shown only on an empty tree) offers to publish. A
+   * local agent the user stopped is not started to list it: a row says so and starts it on a click.
    */
-  private async roots(): Promise<AgentNode[]> {
-    const agent = await this.ctx.agents.getAgent();
-    const names = await (await this.ctx.client()).listManifests();
-    this.ctx.health.reportSuccess();
+  private async roots(): Promise<Array<AgentNode | NoticeNode>> {
+    const { agents, catalog } = this.deps;
+    if (!agents.isRemote && agents.isLocalStoppedByUser) {
+      void setContext('serval.storeEmpty', false);
+      return [localAgentStoppedNotice()];
+    }
+    // Listing is a use (it starts the local agent); a re-draw from the catalog's copy is not.
+    const names = await catalog.jobNames();
     void setContext('serval.storeEmpty', names.length === 0);
     if (names.length === 0) return [];
-    return [{ kind: 'agent', isRemote: agent.kind === 'remote', url: agent.url, hasToken: agent.token !== undefined, jobNames: names }];
+    const isRemote = agents.isRemote;
+    const url = isRemote ? agents.remoteUrl : (agents.localUrl ?? '');
+    const hasToken = isRemote ? await agents.hasRemoteToken() : true;
+    return [{ kind: 'agent', isRemote, url, hasToken, jobNames: names }];
   }
 
-  /** Reads the stored manifest for its description and current version; a failure leaves them out. */
   private async manifestNode(agent: AgentNode, fqName: string): Promise<ManifestNode> {
-    try {
-      const text = await (await this.ctx.client()).getManifest(fqName);
-      const manifest = checkManifest(text).manifest;
-      return { kind: 'manifest', agent, fqName, description: manifest?.description, currentVersion: manifest?.version };
-    } catch (error) {
-      this.ctx.log.warn(`Could not read the stored manifest of ${fqName}: ${describeAgentError(error, this.ctx.agents.label)}`);
-      return { kind: 'manifest', agent, fqName };
-    }
+    const { description, currentVersion } = await this.deps.catalog.summary(fqName);
+    const isEmpty = this.deps.catalog.knownVersions(fqName)?.length === 0;
+    return { kind: 'manifest', agent, fqName, description, currentVersion, isEmpty };
   }
 
-  private async versions(manifest: ManifestNode): Promise<VersionNode[]> {
-    const executables = await (await this.ctx.client()).listExecutables(manifest.fqName);
-    return newestFirst(executables).map((executable) => ({
+  private async versions(manifest: ManifestNode): Promise<Array<VersionNode | NoticeNode>> {
+    const executables = await this.deps.catalog.versions(manifest.fqName);
+    if (executables.length === 0) {
+      // The row of the job says "no versions" too, once it knows.
+      if (!manifest.isEmpty) this.changed.fire(manifest);
+      return [noVersionNotice(manifest)];
+    }
+    return executables.map((executable) => ({
       kind: 'version',
       manifest,
       executable,
@@ -121,32 +148,76 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
   }
 
   private async errorNode(error: unknown): Promise<ErrorNode> {
+    const { agents, health, log } = this.deps;
     if (!isCancellation(error)) {
-      this.ctx.log.error(`Listing the jobs failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      this.ctx.health.reportFailure();
+      log.warn(`Listing the jobs failed: ${error instanceof Error ? error.message : String(error)}`);
+      // Health checks again unless it knows already; its answer re-draws the tree.
+      if (health.state.kind === 'ok' || health.state.kind === 'unknown') health.reportFailure();
     }
     void setContext('serval.storeEmpty', false);
-    const tokenSet = this.ctx.agents.isRemote ? await this.ctx.agents.hasRemoteToken() : undefined;
+    const tokenSet = agents.isRemote ? await agents.hasRemoteToken() : undefined;
     return {
       kind: 'error',
-      message: describeAgentError(error, this.ctx.agents.label, { tokenSet }),
-      needsToken: error instanceof UnauthorizedError && this.ctx.agents.isRemote,
+      message: describeAgentError(error, agents.label, { tokenSet }),
+      needsToken: error instanceof UnauthorizedError && agents.isRemote,
     };
   }
 }
 
-function agentItem(node: AgentNode): vscode.TreeItem {
+function localAgentStoppedNotice(): NoticeNode {
+  return {
+    kind: 'notice',
+    id: 'notice:local-agent-stopped',
+    message: 'The local agent is stopped. Click to start it.',
+    icon: 'debug-stop',
+    command: { command: 'serval.startLocalAgent', title: 'Start Local Agent' },
+  };
+}
+
+function noVersionNotice(manifest: ManifestNode): NoticeNode {
+  return {
+    kind: 'notice',
+    id: `notice:no-version:${manifest.fqName}`,
+    message: 'No version stored: it cannot run. Click to publish one.',
+    icon: 'cloud-upload',
+    command: { command: 'serval.publish', title: 'Publish Job' },
+    manifest,
+  };
+}
+
+/** The agent row's description: whether it answers, as the health checks last saw it. */
+function connectionState(node: AgentNode, health: AgentHealthState): string {
+  switch (health.kind) {
+    case 'ok':
+      return node.isRemote ? 'connected' : hostOf(node.url);
+    case 'failing':
+    case 'refused':
+      return 'not answering';
+    case 'checking':
+      return 'checking…';
+    case 'stopped':
+      return 'not running: starts on use';
+    default:
+      return node.isRemote ? '' : hostOf(node.url);
+  }
+}
+
+function agentItem(node: AgentNode, health: AgentHealthState): vscode.TreeItem {
   const item = new vscode.TreeItem(node.isRemote ? hostOf(node.url) : 'Local agent', vscode.TreeItemCollapsibleState.Expanded);
   // Stable across restarts of the local agent (new port), so the view keeps its expansion state.
   item.id = node.isRemote ? `agent:${node.url}` : 'agent:local';
   item.contextValue = CONTEXT_VALUES.agent;
-  item.iconPath = new vscode.ThemeIcon(node.isRemote ? 'remote' : 'vm');
-  item.description = node.isRemote ? 'connected' : hostOf(node.url);
+  const down = health.kind === 'failing' || health.kind === 'refused';
+  item.iconPath = down
+    ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'))
+    : new vscode.ThemeIcon(node.isRemote ? 'remote' : 'vm');
+  item.description = connectionState(node, health);
   const tooltip = new vscode.MarkdownString();
   tooltip.appendMarkdown(node.isRemote ? '**Remote agent**\n\n' : '**Local agent**, run by VS Code\n\n');
-  tooltip.appendMarkdown('URL: ').appendText(node.url);
+  tooltip.appendMarkdown('URL: ').appendText(node.url || 'none while it is not running');
   const jobs = node.jobNames.length;
   tooltip.appendMarkdown(`\n\nToken: ${tokenState(node)}\n\n${jobs} ${jobs === 1 ? 'job' : 'jobs'} stored`);
+  if (down) tooltip.appendMarkdown('\n\n').appendText(health.message);
   item.tooltip = tooltip;
   return item;
 }
@@ -159,13 +230,14 @@ function tokenState(node: AgentNode): string {
 function manifestItem(node: ManifestNode): vscode.TreeItem {
   const item = new vscode.TreeItem(node.fqName, vscode.TreeItemCollapsibleState.Collapsed);
   item.id = `manifest:${node.fqName}`;
-  item.contextValue = CONTEXT_VALUES.manifest;
-  item.iconPath = new vscode.ThemeIcon('package');
-  item.description = node.currentVersion;
+  item.contextValue = node.isEmpty ? CONTEXT_VALUES.emptyManifest : CONTEXT_VALUES.manifest;
+  item.iconPath = node.isEmpty ? new vscode.ThemeIcon('package', new vscode.ThemeColor('disabledForeground')) : new vscode.ThemeIcon('package');
+  item.description = node.isEmpty ? 'no version stored' : node.currentVersion;
   const tooltip = new vscode.MarkdownString();
   tooltip.appendMarkdown(`**${node.fqName}**`);
   if (node.currentVersion) tooltip.appendMarkdown(` ${node.currentVersion}`);
   if (node.description) tooltip.appendMarkdown('\n\n').appendText(node.description);
+  if (node.isEmpty) tooltip.appendMarkdown('\n\nNo version is stored: publish one to run it.');
   item.tooltip = tooltip;
   return item;
 }
@@ -186,38 +258,62 @@ function versionItem(node: VersionNode): vscode.TreeItem {
   return item;
 }
 
+/** An error row does what its message says on a click: set the token, or retry. */
 function errorItem(node: ErrorNode): vscode.TreeItem {
   const item = new vscode.TreeItem(node.message, vscode.TreeItemCollapsibleState.None);
+  item.id = 'error';
   item.contextValue = CONTEXT_VALUES.error;
   item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
-  item.tooltip = node.message;
-  if (node.needsToken) {
-    item.command = { command: 'serval.setAgentToken', title: 'Set Agent Token…' };
-    item.tooltip = `${node.message}\n\nClick to set the token.`;
-  }
+  item.command = node.needsToken
+    ? { command: 'serval.setAgentToken', title: 'Set Agent Token…' }
+    : { command: 'serval.refresh', title: 'Retry' };
+  item.tooltip = `${node.message}\n\n${node.needsToken ? 'Click to set the token.' : 'Click to retry.'}`;
+  return item;
+}
+
+function noticeItem(node: NoticeNode): vscode.TreeItem {
+  const item = new vscode.TreeItem(node.message, vscode.TreeItemCollapsibleState.None);
+  item.id = node.id;
+  item.contextValue = CONTEXT_VALUES.notice;
+  item.iconPath = new vscode.ThemeIcon(node.icon);
+  item.command = node.command;
+  item.tooltip = `Click to run "${node.command.title}".`;
   return item;
 }
 
 /** The provider and its view, as the Ctx keeps them. */
-export interface JobsTree {
-  provider: JobsTreeProvider;
-  view: vscode.TreeView<JobsNode>;
-  /** Shows the view and selects a version (after a publish). */
-  revealVersion(fqName: string, version: string): Promise<void>;
-}
+export class JobsTree implements vscode.Disposable {
+  readonly provider: JobsTreeProvider;
+  readonly view: vscode.TreeView<JobsNode>;
+  private readonly subscriptions: vscode.Disposable[];
 
-export function createJobsTree(ctx: Ctx): JobsTree {
-  const provider = ctx.push(new JobsTreeProvider(ctx));
-  const view = ctx.push(vscode.window.createTreeView('serval.jobs', { treeDataProvider: provider, showCollapseAll: true }));
-  const describeAgent = (): void => {
-    view.description = ctx.agents.isRemote ? ctx.agents.remoteUrl : 'local agent';
-  };
-  describeAgent();
-  ctx.push(ctx.agents.onDidChange(describeAgent));
-  const revealVersion = async (fqName: string, version: string): Promise<void> => {
+  constructor(private readonly deps: JobsTreeDeps) {
+    this.provider = new JobsTreeProvider(deps);
+    this.view = vscode.window.createTreeView('serval.jobs', { treeDataProvider: this.provider, showCollapseAll: true });
+    this.subscriptions = [
+      this.provider,
+      this.view,
+      deps.agents.onDidChange(() => this.describeAgent()),
+      // Health is polled only while someone looks at the agent.
+      this.view.onDidChangeVisibility(({ visible }) => deps.health.watchWhile(visible)),
+    ];
+    this.describeAgent();
+    deps.health.watchWhile(this.view.visible);
+  }
+
+  /** Shows the view and selects a version (after a publish). */
+  async revealVersion(fqName: string, version: string): Promise<void> {
     await vscode.commands.executeCommand('serval.jobs.focus');
-    const target = await provider.findVersion(fqName, version);
-    if (target) await view.reveal(target, { select: true, focus: true, expand: true });
-  };
-  return { provider, view, revealVersion };
+    const target = await this.provider.findVersion(fqName, version);
+    if (target) await this.view.reveal(target, { select: true, focus: true, expand: true });
+  }
+
+  dispose(): void {
+    this.deps.health.watchWhile(false);
+    for (const subscription of this.subscriptions.reverse()) subscription.dispose();
+  }
+
+  private describeAgent(): void {
+    this.view.description = this.deps.agents.isRemote ? this.deps.agents.remoteUrl : 'local agent';
+  }
 }

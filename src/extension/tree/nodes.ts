@@ -21,6 +21,8 @@ export interface ManifestNode {
   description?: string;
   /** The manifest's `version`: the one a run without a version uses. */
   currentVersion?: string;
+  /** True when the job is known to have no stored version (all were deleted, or a publish stopped halfway). */
+  isEmpty: boolean;
 }
 
 /** One uploaded executable of a job. */
@@ -31,7 +33,7 @@ export interface VersionNode {
   isCurrent: boolean;
 }
 
-/** Shown instead of the agent when it cannot be queried; its inline action retries. */
+/** Shown instead of the agent when it cannot be queried; clicking it does what the message says. */
 export interface ErrorNode {
   kind: 'error';
   message: string;
@@ -39,18 +41,27 @@ export interface ErrorNode {
   needsToken: boolean;
 }
 
-export type JobsNode = AgentNode | ManifestNode | VersionNode | ErrorNode;
+/** A row that is not a stored thing but says why there is none, with the command that helps. */
+export interface NoticeNode {
+  kind: 'notice';
+  /** Stable id of the row, e.g. `notice:stopped`. */
+  id: string;
+  message: string;
+  icon: string;
+  command: { command: string; title: string };
+  /** The job it belongs to (an empty job's row), for `TreeView.reveal`. */
+  manifest?: ManifestNode;
+}
+
+export type JobsNode = AgentNode | ManifestNode | VersionNode | ErrorNode | NoticeNode;
 
 /** Tree item contextValues; package.json menus match on them. */
 export const CONTEXT_VALUES = {
   agent: 'serval.agent',
   manifest: 'serval.manifest',
+  emptyManifest: 'serval.manifest.empty',
   version: 'serval.version',
   currentVersion: 'serval.version.current',
   error: 'serval.error',
+  notice: 'serval.notice',
 } as const;
-
-/** Newest first, by upload time; the agent sends them so, but a remote one may be older. */
-export function newestFirst(executables: readonly ExecutableInfo[]): ExecutableInfo[] {
-  return [...executables].sort((a, b) => Date.parse(b.stored_at) - Date.parse(a.stored_at));
-}

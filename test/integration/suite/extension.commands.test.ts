@@ -61,7 +61,7 @@ async function versionsInTree(provider: JobsTreeProvider, fqName: string): Promi
 /** Answers every confirmation with `answer` and keeps the questions, as the user would have read them. */
 function answerConfirmations(api: ServalTestingApi, answer: boolean): Confirmation[] {
   const asked: Confirmation[] = [];
-  api.ctx.confirm = async (question) => {
+  api.hooks!.answer = async (question) => {
     asked.push(question);
     return answer;
   };
@@ -71,7 +71,7 @@ function answerConfirmations(api: ServalTestingApi, answer: boolean): Confirmati
 describe('Serval commands', function () {
   let api: ServalTestingApi;
   let extensionPath: string;
-  let realConfirm: ServalTestingApi['ctx']['confirm'];
+  let realConfirm: NonNullable<ServalTestingApi['hooks']>['answer'];
 
   before(async function () {
     const extension = await waitFor(() => vscode.extensions.getExtension<ServalTestingApi>(EXTENSION_ID), {
@@ -80,11 +80,11 @@ describe('Serval commands', function () {
     await waitFor(() => extension.isActive, { timeoutMs: 30_000, message: 'activation on workspaceContains:**/manifest.toml' });
     api = extension.exports;
     extensionPath = extension.extensionPath;
-    realConfirm = api.ctx.confirm;
+    realConfirm = api.hooks!.answer;
   });
 
   afterEach(function () {
-    api.ctx.confirm = realConfirm;
+    api.hooks!.answer = realConfirm;
   });
 
   describe('a remote agent started with a token', function () {
@@ -133,7 +133,7 @@ describe('Serval commands', function () {
 
     it('refuses an empty token and stores nothing', async function () {
       await vscode.commands.executeCommand('serval.setAgentToken', '   ');
-      assert.deepEqual(api.ctx.lastFailure, {
+      assert.deepEqual(api.hooks!.lastFailure, {
         command: 'serval.setAgentToken',
         message: 'The token cannot be empty: nothing was stored.',
       });
@@ -253,10 +253,10 @@ describe('Serval commands', function () {
 
     it('publishes nothing when the task fails, and says why', async function () {
       await usePreTask('serval-test: failing build');
-      api.ctx.lastFailure = undefined;
+      api.hooks!.lastFailure = undefined;
       const result = await vscode.commands.executeCommand('serval.publish', workspaceFile('fail', 'manifest.toml'));
       assert.equal(result, undefined);
-      assert.deepEqual(api.ctx.lastFailure, {
+      assert.deepEqual(api.hooks!.lastFailure, {
         command: 'serval.publish',
         message: 'The task "serval-test: failing build" failed (exit code 3), so nothing was published. See its terminal.',
       });
@@ -268,7 +268,7 @@ describe('Serval commands', function () {
       await usePreTask('serval-test: no such task');
       const result = await vscode.commands.executeCommand('serval.publish', workspaceFile('fail', 'manifest.toml'));
       assert.equal(result, undefined);
-      assert.match(api.ctx.lastFailure?.message ?? '', /^The task "serval-test: no such task" named by serval\.publish\.preTask does not exist/);
+      assert.match(api.hooks!.lastFailure?.message ?? '', /^The task "serval-test: no such task" named by serval\.publish\.preTask does not exist/);
     });
   });
 
@@ -305,14 +305,14 @@ describe('Serval commands', function () {
 
     it('aborts the upload when the progress notification is cancelled, silently', async function () {
       await vscode.commands.executeCommand('notifications.clearAll');
-      api.ctx.lastFailure = undefined;
+      api.hooks!.lastFailure = undefined;
       const publishing = vscode.commands.executeCommand('serval.publish', workspaceFile('loudify', 'manifest.toml'));
       await waitFor(() => uploadStarted, { message: 'the upload to reach the agent' });
       // The newest notification is the publish progress; its primary action is Cancel.
       await vscode.commands.executeCommand('notification.acceptPrimaryAction');
       assert.equal(await publishing, undefined);
       await waitFor(() => uploadAborted, { message: 'the HTTP request to be aborted' });
-      assert.equal(api.ctx.lastFailure, undefined, 'a cancellation is not reported as a failure');
+      assert.equal(api.hooks!.lastFailure, undefined, 'a cancellation is not reported as a failure');
     });
   });
 });

@@ -177,8 +177,8 @@ describe('Serval extension', function () {
     // Other suites share the workspace: leave it as it was.
     await vscode.workspace.fs.delete(workspaceFile('broken'), { recursive: true });
     assert.equal(result, undefined);
-    assert.equal(api.ctx.lastFailure?.command, 'serval.publish');
-    assert.match(api.ctx.lastFailure?.message ?? '', /^Cannot publish broken\/manifest\.toml: it has a problem\. line 4: binary file not found: .*missing\.wasm/);
+    assert.equal(api.hooks!.lastFailure?.command, 'serval.publish');
+    assert.match(api.hooks!.lastFailure?.message ?? '', /^Cannot publish broken\/manifest\.toml: it has a problem\. line 4: binary file not found: .*missing\.wasm/);
     const jobs = await jobsInTree(api.ctx.tree.provider);
     assert.ok(jobs.length > 0, 'the published jobs are listed');
     assert.ok(!jobs.some((node) => node.fqName === 'sh.serval.broken'), 'nothing was stored');

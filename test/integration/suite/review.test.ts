@@ -68,12 +68,12 @@ describe('Serval edge cases', function () {
   });
 
   after(async function () {
-    const realConfirm = api.ctx.confirm;
-    api.ctx.confirm = async () => true;
+    const realConfirm = api.hooks!.answer;
+    api.hooks!.answer = async () => true;
     try {
       await vscode.commands.executeCommand('serval.deleteManifest', { kind: 'manifest', fqName: JOB });
     } finally {
-      api.ctx.confirm = realConfirm;
+      api.hooks!.answer = realConfirm;
     }
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     fs.rmSync(folder, { recursive: true, force: true });
@@ -87,15 +87,15 @@ describe('Serval edge cases', function () {
     assert.ok(await vscode.workspace.applyEdit(edit));
     assert.equal(document.isDirty, true);
 
-    const realConfirm = api.ctx.confirm;
-    api.ctx.confirm = async () => true; // the saved manifest is newer than the sample's binary
+    const realConfirm = api.hooks!.answer;
+    api.hooks!.answer = async () => true; // the saved manifest is newer than the sample's binary
     let result: PublishResult | undefined;
     try {
       result = await vscode.commands.executeCommand<PublishResult | undefined>('serval.publish', manifestUri);
     } finally {
-      api.ctx.confirm = realConfirm;
+      api.hooks!.answer = realConfirm;
     }
-    assert.equal(result?.fqName, JOB, `published: ${api.ctx.lastFailure?.message ?? ''}`);
+    assert.equal(result?.fqName, JOB, `published: ${api.hooks!.lastFailure?.message ?? ''}`);
     assert.equal(document.isDirty, false, 'the manifest was saved');
     const onDisk = fs.readFileSync(manifestUri.fsPath, 'utf8');
     assert.match(onDisk, /Edited, not saved yet\./);
@@ -114,13 +114,13 @@ describe('Serval edge cases', function () {
     const edit = new vscode.WorkspaceEdit();
     edit.replace(manifestUri, new vscode.Range(0, 0, document.lineCount, 0), manifestText('1.1.0', 'Second version.'));
     assert.ok((await vscode.workspace.applyEdit(edit)) && (await document.save()));
-    const realConfirm = api.ctx.confirm;
-    api.ctx.confirm = async () => true;
+    const realConfirm = api.hooks!.answer;
+    api.hooks!.answer = async () => true;
     try {
       const result = await vscode.commands.executeCommand<PublishResult | undefined>('serval.publish', manifestUri);
-      assert.equal(result?.version, '1.1.0', `published: ${api.ctx.lastFailure?.message ?? ''}`);
+      assert.equal(result?.version, '1.1.0', `published: ${api.hooks!.lastFailure?.message ?? ''}`);
     } finally {
-      api.ctx.confirm = realConfirm;
+      api.hooks!.answer = realConfirm;
     }
     await vscode.commands.executeCommand('serval.openManifest', node);
     await waitFor(() => /version = "1\.1\.0"/.test(stored()?.getText() ?? ''), {
@@ -132,21 +132,21 @@ describe('Serval edge cases', function () {
   it('publishes the manifest a keybinding names by path, not the one in the active editor', async function () {
     await vscode.window.showTextDocument(vscode.Uri.file(path.join(workspaceRoot(), 'loudify', 'manifest.toml')));
     const relative = path.relative(workspaceRoot(), manifestUri.fsPath);
-    const realConfirm = api.ctx.confirm;
-    api.ctx.confirm = async () => true;
+    const realConfirm = api.hooks!.answer;
+    api.hooks!.answer = async () => true;
     try {
       const result = await vscode.commands.executeCommand<PublishResult | undefined>('serval.publish', relative);
-      assert.equal(result?.fqName, JOB, `published: ${api.ctx.lastFailure?.message ?? ''}`);
+      assert.equal(result?.fqName, JOB, `published: ${api.hooks!.lastFailure?.message ?? ''}`);
     } finally {
-      api.ctx.confirm = realConfirm;
+      api.hooks!.answer = realConfirm;
     }
   });
 
   it('refuses a publish argument that names no manifest, instead of publishing another one', async function () {
-    api.ctx.lastFailure = undefined;
+    api.hooks!.lastFailure = undefined;
     const result = await vscode.commands.executeCommand('serval.publish', { job: JOB });
     assert.equal(result, undefined);
-    assert.deepEqual(api.ctx.lastFailure, {
+    assert.deepEqual(api.hooks!.lastFailure, {
       command: 'serval.publish',
       message: 'The argument of Publish Job must be the path of a manifest.toml (absolute, or relative to the workspace folder), not {"job":"sh.serval.review.saving"}.',
     });

@@ -1,0 +1,62 @@
+import type { RunResult } from '../client/types';
+import { askModally, type Confirm, type Confirmation } from './confirm';
+
+/** What the last job run gave; commands return it, and the test hooks keep it. */
+export interface RunRecord {
+  job: string;
+  version?: string;
+  result: RunResult;
+  /** The output as text, as shown to the user. */
+  output: string;
+  /** The warning shown when the run did not succeed. */
+  problem?: string;
+}
+
+/** A failure a command showed to the user: which command, and what the notification said. */
+export interface CommandFailure {
+  command: string;
+  message: string;
+}
+
+/**
+ * The seam between the extension and whoever drives it, given to the Ctx when it is built: the
+ * real editor asks modal questions and records nothing; the integration tests answer the questions
+ * (a modal dialog cannot be answered from the extension host) and read what the user was shown.
+ */
+export interface ExtensionHooks {
+  /** Every modal confirmation (delete, stale build, publish, replace a version) goes through here. */
+  confirm: Confirm;
+  /** Called after each job run with what the user was shown. */
+  didRun(record: RunRecord): void;
+  /** Called when a command failed, with the message shown to the user. */
+  didFail(failure: CommandFailure): void;
+}
+
+export const EDITOR_HOOKS: ExtensionHooks = {
+  confirm: askModally,
+  didRun: () => undefined,
+  didFail: () => undefined,
+};
+
+/** The hooks of an extension host started by tests (`ExtensionMode.Test`). */
+export class TestHooks implements ExtensionHooks {
+  lastRun: RunRecord | undefined;
+  lastFailure: CommandFailure | undefined;
+  /** Every question asked, oldest first. */
+  readonly questions: Confirmation[] = [];
+  /** How questions are answered; tests set it. By default as in the editor. */
+  answer: Confirm = askModally;
+
+  readonly confirm: Confirm = (question) => {
+    this.questions.push(question);
+    return this.answer(question);
+  };
+
+  didRun(record: RunRecord): void {
+    this.lastRun = record;
+  }
+
+  didFail(failure: CommandFailure): void {
+    this.lastFailure = failure;
+  }
+}
