@@ -19,7 +19,8 @@ export const EXIT = {
 export const EXIT_CODES_HELP = `Exit codes:
   0    success (for run: the job exited with 0)
   N    run: the job's own exit code when it is not 0
-  1    other failure (for run: the job trapped, or its output was cut at the agent's limit)
+  1    other failure (for run: the job trapped, or its output was cut at the agent's limit;
+       for test: a case failed)
   2    usage error (unknown command or option, missing argument)
   3    no agent answers at the URL (or it did not answer in time)
   4    not found (no such job, version or file)

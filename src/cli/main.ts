@@ -9,12 +9,13 @@ import { listCommand } from './commands/list';
 import { pingCommand } from './commands/ping';
 import { runCommand } from './commands/run';
 import { storeCommand } from './commands/store';
+import { testCommand } from './commands/test';
 import { versionsCommand } from './commands/versions';
 import { UsageError, exitCodeOf, messageOf } from './errors';
 import { EXIT, EXIT_CODES_HELP } from './exitCodes';
 import { processIo, writeFully, type CliIo } from './io';
 
-export const COMMANDS: readonly Command[] = [agentCommand, storeCommand, runCommand, listCommand, versionsCommand, pingCommand];
+export const COMMANDS: readonly Command[] = [agentCommand, storeCommand, runCommand, testCommand, listCommand, versionsCommand, pingCommand];
 
 /** Options that take a value and may come before the command name (`serval --agent URL list`). */
 const VALUE_OPTIONS = new Set(['--agent', '--token']);

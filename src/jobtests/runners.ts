@@ -1,0 +1,137 @@
+/**
+ * Where cases run. Both run the workspace's build as it is on disk, and publish nothing:
+ * - LocalCaseRunner: the agent's own JobRunner (worker threads, same WASI host and limits), in this
+ *   process. It sees stdout and stderr both, whatever the exit code.
+ * - AgentCaseRunner: an agent over HTTP. The build goes up as a scratch version (never the default:
+ *   the default is the version of the manifest stored last) and is deleted afterwards, with the
+ *   manifest too when the agent did not have the job before.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AgentClient } from '../client/client';
+import { sriOf } from '../client/integrity';
+import type { RunResult } from '../client/types';
+import { JobRunner } from '../agent/runner/pool';
+import type { JobLimits } from '../agent/runner/types';
+import type { CaseOutcome, LoadedCase } from './types';
+
+/** The job's build, read from disk for this run. */
+export interface JobBuild {
+  jobName: string;
+  manifestText: string;
+  wasm: Uint8Array;
+}
+
+/** Runs the cases of one build; `close` undoes whatever opening it did. */
+export interface BuildSession {
+  run(input: LoadedCase, signal?: AbortSignal): Promise<CaseOutcome>;
+  close(): Promise<void>;
+}
+
+export interface CaseRunner {
+  /** Human words for where the cases run, e.g. "the local runner" or "the agent at URL". */
+  readonly label: string;
+  open(build: JobBuild, signal?: AbortSignal): Promise<BuildSession>;
+  close(): Promise<void>;
+}
+
+/**
+ * Arguments and environment reach a job only once the runner can pass them: until then a case
+ * that needs them must not pass by running without them.
+ */
+export function unsupportedInputs(input: LoadedCase, where: string): string | undefined {
+  const needs = [input.args?.length ? 'arguments (.args)' : '', input.env && Object.keys(input.env).length ? 'environment (.env)' : ''].filter(Boolean);
+  if (needs.length === 0) return undefined;
+  return `${where} cannot pass ${needs.join(' or ')} to a job yet: this case was not run`;
+}
+
+export class LocalCaseRunner implements CaseRunner {
+  readonly label = 'the local runner';
+  private readonly runner: JobRunner;
+
+  constructor(limits: JobLimits, workers?: number) {
+    this.runner = new JobRunner({ limits, workers });
+  }
+
+  open(build: JobBuild): Promise<BuildSession> {
+    const key = sriOf(build.wasm);
+    const runner = this.runner;
+    return Promise.resolve({
+      async run(input, signal) {
+        const unsupported = unsupportedInputs(input, 'the local runner');
+        if (unsupported) return { kind: 'not-run', message: unsupported, durationMs: 0 };
+        const outcome = await runner.run({ key, loadBytes: () => Promise.resolve(build.wasm), stdin: input.stdin, signal });
+        if (outcome.kind === 'not-runnable') return { kind: 'not-run', message: `not a runnable WASI command: ${outcome.message}`, durationMs: outcome.durationMs };
+        return outcome;
+      },
+      close: () => Promise.resolve(),
+    });
+  }
+
+  close(): Promise<void> {
+    return this.runner.close();
+  }
+}
+
+export class AgentCaseRunner implements CaseRunner {
+  readonly label: string;
+
+  constructor(private readonly client: AgentClient) {
+    this.label = `the agent at ${client.url}`;
+  }
+
+  async open(build: JobBuild, signal?: AbortSignal): Promise<BuildSession> {
+    const { client } = this;
+    const name = build.jobName;
+    const hadJob = await client.hasManifest(name, { signal });
+    if (!hadJob) await client.storeManifest(build.manifestText, { signal });
+    const version = `serval-test-${randomBytes(6).toString('hex')}`;
+    const removeScratch = async () => {
+      if (hadJob) await client.deleteExecutable(name, version).catch(() => undefined);
+      else await client.deleteManifest(name).catch(() => undefined);
+    };
+    try {
+      await client.putExecutable(name, version, build.wasm, { signal });
+    } catch (error) {
+      await removeScratch();
+      throw error;
+    }
+    const label = this.label;
+    return {
+      async run(input, runSignal) {
+        const unsupported = unsupportedInputs(input, label);
+        if (unsupported) return { kind: 'not-run', message: unsupported, durationMs: 0 };
+        const startedAt = performance.now();
+        const result = await client.run(name, input.stdin, { version, signal: runSignal });
+        return outcomeOfRun(result, performance.now() - startedAt);
+      },
+      close: removeScratch,
+    };
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** An agent's answer as a case outcome: stdout when the exit code is 0, stderr otherwise (the wire gives one). */
+export function outcomeOfRun(result: RunResult, measuredMs: number): CaseOutcome {
+  const durationMs = result.durationMs ?? measuredMs;
+  if (result.limit === 'time') {
+    const limitMs = Number(/(\d+)\s*ms/.exec(new TextDecoder().decode(result.output))?.[1] ?? 0);
+    return { kind: 'timed-out', limitMs, durationMs };
+  }
+  if (result.trap !== undefined || result.exitCode === undefined) {
+    return { kind: 'trapped', trap: result.trap ?? 'unknown', stderr: withoutLastLine(result.output), durationMs };
+  }
+  const outputLimited = result.limit === 'output';
+  return result.exitCode === 0
+    ? { kind: 'exited', exitCode: 0, stdout: result.output, outputLimited, durationMs }
+    : { kind: 'exited', exitCode: result.exitCode, stderr: result.output, outputLimited, durationMs };
+}
+
+/** A trapped job's body is its stderr, then one line naming the trap. */
+function withoutLastLine(bytes: Uint8Array): Uint8Array {
+  const end = bytes.length > 0 && bytes[bytes.length - 1] === 0x0a ? bytes.length - 1 : bytes.length;
+  const lastBreak = bytes.lastIndexOf(0x0a, end - 1);
+  return bytes.subarray(0, lastBreak + 1);
+}
