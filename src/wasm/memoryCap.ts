@@ -152,7 +152,7 @@ function applyEdits(bytes: Uint8Array, edits: SectionEdit[]): Uint8Array {
     copiedUpTo = section.end;
   }
   pieces.push(bytes.subarray(copiedUpTo));
-  return concat(pieces);
+  return concatBytes(pieces);
 }
 
 function rewriteContent(bytes: Uint8Array, section: Section, replacements: SectionEdit['replacements']): Uint8Array {
@@ -163,10 +163,11 @@ function rewriteContent(bytes: Uint8Array, section: Section, replacements: Secti
     copiedUpTo = limits.end;
   }
   pieces.push(bytes.subarray(copiedUpTo, section.end));
-  return concat(pieces);
+  return concatBytes(pieces);
 }
 
-function concat(pieces: Uint8Array[]): Uint8Array {
+/** One array of the pieces, in order. */
+export function concatBytes(pieces: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(pieces.reduce((sum, p) => sum + p.length, 0));
   let offset = 0;
   for (const piece of pieces) {

@@ -6,6 +6,7 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { type ChannelJob, WorkerJobChannel } from './jobChannel';
+import { JobMemories, type MemoryShape } from './jobMemory';
 import type { JobMessage, WorkerSetup } from './protocol';
 import { SharedOutputWriter } from './sharedOutput';
 import { type WasiEnd, WasiHost } from './wasi';
@@ -20,12 +21,15 @@ interface KeptModule {
   module: WebAssembly.Module;
   /** No start section: instantiating it runs no guest code (see instantiateAhead). */
   instantiateAhead: boolean;
+  /** It imports its memory, of this shape: one is reused between its jobs (jobMemory.ts). */
+  memory?: MemoryShape;
 }
 
 const setup = workerData as WorkerSetup;
 const channel = new WorkerJobChannel(setup.channel);
 const host = new WasiHost(new SharedOutputWriter(setup.stdout), new SharedOutputWriter(setup.stderr));
 const modules = new Map<number, KeptModule>();
+const memories = new JobMemories<number>();
 const port = parentPort;
 if (!port) throw new Error('jobWorker.js runs only as a worker thread of the job runner');
 
@@ -37,6 +41,8 @@ function serve(): void {
   const job = channel.nextJob(IDLE_WAIT_MS);
   if (job) {
     channel.finish(run(job));
+    // Off the job's path (the pool already has the result): clean up after it, get the next one ready.
+    recycleMemory(job.moduleId);
     instantiateAhead(job.moduleId);
   }
   setImmediate(serve);
@@ -51,17 +57,24 @@ function run(job: ChannelJob): WasiEnd {
   if (!kept || !stdin) return { kind: 'trapped', trap: `internal error: the worker is missing the module or the input of job ${job.moduleId}` };
   const instance = ahead?.moduleId === job.moduleId ? ahead.instance : undefined;
   ahead = undefined;
-  return host.run(kept.module, stdin, instance);
+  const memory = instance || !kept.memory ? undefined : memories.take(job.moduleId, kept.memory);
+  return host.run(kept.module, stdin, instance, memory);
+}
+
+function recycleMemory(moduleId: number): void {
+  const shape = modules.get(moduleId)?.memory;
+  if (shape) memories.recycle(moduleId, shape);
 }
 
 function keep(message: JobMessage): void {
   for (const id of message.evict ?? []) {
     modules.delete(id);
+    memories.forget(id);
     if (ahead?.moduleId === id) ahead = undefined;
   }
   if (message.module) {
-    const { id, module, instantiateAhead } = message.module;
-    modules.set(id, { module, instantiateAhead });
+    const { id, module, instantiateAhead, memory } = message.module;
+    modules.set(id, { module, instantiateAhead, memory });
   }
 }
 
@@ -75,7 +88,8 @@ function instantiateAhead(moduleId: number): void {
   const kept = modules.get(moduleId);
   if (!kept?.instantiateAhead) return;
   try {
-    ahead = { moduleId, instance: host.instantiate(kept.module) };
+    const memory = kept.memory && memories.take(moduleId, kept.memory);
+    ahead = { moduleId, instance: host.instantiate(kept.module, memory) };
   } catch {
     // The job then instantiates it itself and reports why it failed.
   }

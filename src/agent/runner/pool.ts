@@ -16,6 +16,7 @@ import { LruMap } from './lru';
 import { QueueFullError, QueueTimeoutError } from './overload';
 import { createJobChannelBuffer, JobChannel } from './jobChannel';
 import { type PreparedModule, prepareJobModule } from './prepare';
+import type { MemoryShape } from './jobMemory';
 import type { JobMessage, WorkerSetup } from './protocol';
 import { createSharedOutput, readSharedOutput, resetSharedOutput } from './sharedOutput';
 import type { JobLimits, JobOutcome, JobRequest } from './types';
@@ -52,12 +53,12 @@ export const DEFAULT_MAX_QUEUED_INPUT_BYTES = 256 * 1024 * 1024;
 
 /** A compiled module and the number workers know it by, or why it cannot run. */
 type CompiledModule =
-  | { ok: true; id: number; module: WebAssembly.Module; instantiateAhead: boolean; bytes: number }
+  | { ok: true; id: number; module: WebAssembly.Module; instantiateAhead: boolean; bytes: number; memory?: MemoryShape }
   | { ok: false; message: string };
 
 /** A job handed to a worker, or waiting for one. */
 interface Task {
-  module: { id: number; module: WebAssembly.Module; instantiateAhead: boolean; bytes: number };
+  module: Extract<CompiledModule, { ok: true }>;
   stdin: Uint8Array;
   signal?: AbortSignal;
   onAbort?: () => void;
@@ -190,7 +191,8 @@ export class JobRunner {
 
   private numbered(prepared: PreparedModule): CompiledModule {
     if (!prepared.ok) return prepared;
-    return { ok: true, id: this.nextModuleId++, module: prepared.module, instantiateAhead: !prepared.hasStartSection, bytes: prepared.bytes };
+    const { module, bytes, memory } = prepared;
+    return { ok: true, id: this.nextModuleId++, module, instantiateAhead: !prepared.hasStartSection, bytes, memory };
   }
 
   // ---- scheduling -------------------------------------------------------------------------
@@ -260,8 +262,8 @@ export class JobRunner {
   private messageFor(slot: Slot, task: Task): JobMessage | undefined {
     let message: JobMessage | undefined;
     if (!slot.modules.get(task.module.id)) {
-      const { id, module, instantiateAhead } = task.module;
-      message = { module: { id, module, instantiateAhead } };
+      const { id, module, instantiateAhead, memory } = task.module;
+      message = { module: { id, module, instantiateAhead, memory } };
       const evicted = slot.modules.set(task.module.id, task.module.bytes);
       if (evicted.length > 0) message.evict = evicted;
     }

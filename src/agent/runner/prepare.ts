@@ -1,9 +1,14 @@
 /**
  * From stored bytes to a module a worker can run: check that it is a WASI command this host can
- * link, cap its memory at the limit, compile it. Every refusal is a sentence for the job's owner.
+ * link, drop its custom sections (never compiled, yet kept with the code), cap its memory at the
+ * limit, make it import that memory (reused between its jobs: see jobMemory.ts), compile it.
+ * Every refusal is a sentence for the job's owner.
  */
+import { stripCustomSections } from '../../wasm/customSections';
 import { inspectWasm, WASM_PAGE_BYTES, wasiCommandProblems, WasmFormatError } from '../../wasm/inspect';
 import { capMemory } from '../../wasm/memoryCap';
+import { importMemory } from '../../wasm/memoryImport';
+import { MEMORY_IMPORT, type MemoryShape, rememberMemoryShape } from './jobMemory';
 import { wasiImportProblems } from './wasi';
 
 export type PreparedModule =
@@ -14,6 +19,8 @@ export type PreparedModule =
       hasStartSection: boolean;
       /** Its size as wasm: what the compiled-module cache weighs it by. */
       bytes: number;
+      /** The memory each instance must be given (it imports it); undefined: it defines its own. */
+      memory?: MemoryShape;
     }
   | { ok: false; message: string };
 
@@ -25,10 +32,13 @@ export async function prepareJobModule(bytes: Uint8Array, memoryLimitBytes: numb
     const info = inspectWasm(bytes);
     const problems = [...wasiCommandProblems(info), ...wasiImportProblems(info)];
     if (problems.length > 0) return { ok: false, message: problems.join(' ') };
-    const capped = capMemory(bytes, Math.floor(memoryLimitBytes / WASM_PAGE_BYTES));
+    const capped = capMemory(stripCustomSections(bytes), Math.floor(memoryLimitBytes / WASM_PAGE_BYTES));
     if (!capped.ok) return { ok: false, message: capped.problem };
-    const module = await WebAssembly.compile(capped.bytes);
-    return { ok: true, module, hasStartSection: hasStartSection(capped.bytes), bytes: capped.bytes.byteLength };
+    const imported = importMemory(capped.bytes, MEMORY_IMPORT.module, MEMORY_IMPORT.name);
+    const runnable = imported?.bytes ?? capped.bytes;
+    const module = await WebAssembly.compile(runnable);
+    if (imported) rememberMemoryShape(module, imported.shape);
+    return { ok: true, module, hasStartSection: hasStartSection(runnable), bytes: runnable.byteLength, ...(imported && { memory: imported.shape }) };
   } catch (error) {
     if (error instanceof WasmFormatError) return { ok: false, message: capitalize(error.message) };
     if (error instanceof WebAssembly.CompileError) {

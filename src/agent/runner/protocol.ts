@@ -2,6 +2,7 @@
  * What the pool and a job worker exchange besides the per-job hand-off in shared memory
  * (jobChannel.ts).
  */
+import type { MemoryShape } from './jobMemory';
 
 /** Given to each worker once, as workerData. */
 export interface WorkerSetup {
@@ -17,7 +18,7 @@ export interface WorkerSetup {
  */
 export interface JobMessage {
   /** A module this worker has not seen yet, and the id the pool runs it by. */
-  module?: { id: number; module: WebAssembly.Module; instantiateAhead: boolean };
+  module?: { id: number; module: WebAssembly.Module; instantiateAhead: boolean; memory?: MemoryShape };
   /** Module ids this worker should forget (its share of the pool's LRU bookkeeping). */
   evict?: number[];
   /** stdin larger than the shared buffer holds. */

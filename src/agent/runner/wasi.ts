@@ -11,6 +11,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { WASI_MODULE, type WasmInfo } from '../../wasm/inspect';
+import { importsWithMemory } from './jobMemory';
 
 /** Where fd 1 or fd 2 goes. Returns how many bytes it took: fewer than given means it is full. */
 export interface OutputSink {
@@ -130,12 +131,13 @@ export class WasiHost {
 
   /**
    * Instantiates the module and runs its `_start` with this stdin. Never throws for the guest's sake.
-   * `ahead` is an instance of `module` made earlier with these imports and never run (see instantiate).
+   * `ahead` is an instance of `module` made earlier with these imports and never run (see instantiate);
+   * `memory`, for a module that imports its memory (jobMemory.ts), the one to instantiate it with.
    */
-  run(module: WebAssembly.Module, stdin: Uint8Array, ahead?: WebAssembly.Instance): WasiEnd {
+  run(module: WebAssembly.Module, stdin: Uint8Array, ahead?: WebAssembly.Instance, memory?: WebAssembly.Memory): WasiEnd {
     this.reset(stdin);
     try {
-      const instance = ahead ?? this.instantiate(module);
+      const instance = ahead ?? this.instantiate(module, memory);
       this.memory = instance.exports.memory as WebAssembly.Memory;
       (instance.exports._start as () => void)();
       return { kind: 'exited', exitCode: 0, outputLimited: false };
@@ -153,8 +155,8 @@ export class WasiHost {
    * A fresh instance for one run. Only for modules without a start section: it runs no guest code,
    * so it can be made before the job it is for.
    */
-  instantiate(module: WebAssembly.Module): WebAssembly.Instance {
-    return new WebAssembly.Instance(module, this.imports);
+  instantiate(module: WebAssembly.Module, memory?: WebAssembly.Memory): WebAssembly.Instance {
+    return new WebAssembly.Instance(module, memory ? importsWithMemory(this.imports, memory) : this.imports);
   }
 
   private reset(stdin: Uint8Array): void {
