@@ -30,6 +30,11 @@ export class Config {
     return this.settings.get<string>('run.output') === 'outputChannel' ? 'outputChannel' : 'beside';
   }
 
+  /** Pause after the last edit before a live run runs again. */
+  get liveRunDelayMs(): number {
+    return Math.max(0, this.settings.get<number>('run.liveDelayMs', 300));
+  }
+
   get publishConfirm(): boolean {
     return this.settings.get<boolean>('publish.confirm', false);
   }

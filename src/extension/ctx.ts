@@ -11,6 +11,7 @@ import type { Confirmation } from './confirm';
 import { ManifestDocuments } from './documents/manifestDocuments';
 import { OutputDocuments } from './documents/outputDocuments';
 import type { CommandFailure, ExtensionHooks, RunRecord } from './hooks';
+import { LiveRuns } from './run/liveRun';
 import { RunningJobs } from './run/runningJobs';
 import { JobsTree } from './tree/jobsTree';
 
@@ -33,6 +34,8 @@ export class Ctx implements vscode.Disposable {
   readonly manifestDocuments: ManifestDocuments;
   readonly outputDocuments = new OutputDocuments();
   readonly runningJobs: RunningJobs;
+  /** The live run in progress (Run Job Live on Active File). */
+  readonly liveRuns: LiveRuns;
   readonly tree: JobsTree;
 
   private readonly storeChanged = new vscode.EventEmitter<{ job?: string }>();
@@ -68,6 +71,7 @@ export class Ctx implements vscode.Disposable {
     );
     this.manifestDocuments = this.push(new ManifestDocuments(this.agents));
     this.runningJobs = this.push(new RunningJobs());
+    this.liveRuns = this.push(new LiveRuns());
     this.push(this.storeChanged, this.outputDocuments);
     this.push(
       this.catalog.onDidChange(() => this.manifestDocuments.refresh()),

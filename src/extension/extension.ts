@@ -6,6 +6,7 @@ import { registerCommands } from './commands';
 import { Ctx } from './ctx';
 import { EDITOR_HOOKS, TestHooks } from './hooks';
 import { registerManifestEditing } from './manifestEditing';
+import { registerJobTests, type JobTestController } from './testing/jobTestController';
 
 /** What other extensions (and tests) get from `extensions.getExtension('serval.serval-vscode').exports`. */
 export interface ServalApi {
@@ -18,16 +19,20 @@ export interface ServalTestingApi extends ServalApi {
   readonly ctx: Ctx;
   /** Set when VS Code runs the extension for tests (`ExtensionMode.Test`). */
   readonly hooks: TestHooks | undefined;
+  /** The Test Explorer's job tests. */
+  readonly jobTests: JobTestController;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<ServalTestingApi> {
   const hooks = context.extensionMode === vscode.ExtensionMode.Test ? new TestHooks() : undefined;
   const ctx = new Ctx(context, hooks ?? EDITOR_HOOKS);
   context.subscriptions.push(ctx);
+  let jobTests: JobTestController;
   try {
     createAgentStatusBar(ctx);
     registerCommands(ctx);
     registerManifestEditing(ctx);
+    jobTests = registerJobTests(ctx);
     await setContext('serval.active', true);
   } catch (error) {
     // A half-activated extension is confusing: say so, with the details in the log.
@@ -46,6 +51,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Serval
     },
     ctx,
     hooks,
+    jobTests,
   };
 }
 

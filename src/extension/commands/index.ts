@@ -13,6 +13,7 @@ import { publish } from './publish';
 import { refresh } from './refresh';
 import { restartLocalAgent } from './restartLocalAgent';
 import { runJob } from './runJob';
+import { runLiveOnActiveFile, stopLiveRun } from './runLive';
 import { runOnActiveFile } from './runOnActiveFile';
 import { runOnSelection } from './runOnSelection';
 import { runVersion } from './runVersion';
@@ -33,6 +34,8 @@ const COMMANDS: Readonly<Record<string, CommandFactory>> = {
   'serval.publish': publish,
   'serval.runOnActiveFile': runOnActiveFile,
   'serval.runOnSelection': runOnSelection,
+  'serval.runLiveOnActiveFile': runLiveOnActiveFile,
+  'serval.stopLiveRun': stopLiveRun,
   'serval.refresh': refresh,
   'serval.startLocalAgent': startLocalAgent,
   'serval.stopLocalAgent': stopLocalAgent,
