@@ -25,7 +25,7 @@ const CLOSE_GRACE_MS = 2_000;
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const log = options.log ?? stderrLog();
   const host = options.host || DEFAULT_HOST;
-  const storage = await openJobStore(options.storageDir, log);
+  const storage = await openJobStore(options.storageDir, log, options.objectStore);
   const runner = new JobRunner({
     limits: options.limits,
     workers: options.workers,

@@ -1,11 +1,15 @@
 import type { JobLimits } from './runner/types';
+import type { ObjectStoreOptions } from './storage';
 
 export interface AgentOptions {
   /** Default 127.0.0.1 */
   host: string;
   /** 0 = any free port */
   port: number;
+  /** A folder, or `s3://BUCKET[/PREFIX]` for an object store shared by many agents. */
   storageDir: string;
+  /** For an `s3://` store: endpoint, this agent's cache folder, the environment with the AWS variables. */
+  objectStore?: ObjectStoreOptions;
   /** When set, every request but GET /monitor/ping needs `Authorization: Bearer <token>`. */
   token?: string;
   /** Extra Host header names accepted besides the listen address and localhost. */

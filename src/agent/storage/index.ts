@@ -3,7 +3,7 @@
  * `s3://BUCKET[/PREFIX]` (the S3 backend). Everything else imports the contract from here.
  */
 import type { AgentLog } from '../types';
-import { StorageError, type JobStore } from './contract';
+import type { JobStore } from './contract';
 import { LocalJobStore } from './local';
 
 export * from './contract';
@@ -16,18 +16,16 @@ export function isObjectStoreLocation(location: string): boolean {
   return /^s3:\/\//i.test(location);
 }
 
-/** Backends other than the local one register here (the S3 backend does, from its own module). */
-const objectStoreOpeners: Array<(location: string, log: AgentLog) => Promise<JobStore> | undefined> = [];
+/** What only the S3 backend needs (flags and variables of `serval agent`). */
+export type { S3StoreOptions as ObjectStoreOptions } from './s3/s3Store';
 
-export function registerObjectStore(open: (location: string, log: AgentLog) => Promise<JobStore> | undefined): void {
-  objectStoreOpeners.push(open);
-}
-
-export async function openJobStore(location: string, log: AgentLog): Promise<JobStore> {
+export async function openJobStore(
+  location: string,
+  log: AgentLog,
+  objectStore: import('./s3/s3Store').S3StoreOptions = {},
+): Promise<JobStore> {
   if (!isObjectStoreLocation(location)) return LocalJobStore.open(location, log);
-  for (const open of objectStoreOpeners) {
-    const store = open(location, log);
-    if (store) return store;
-  }
-  throw new StorageError(500, `${location}: this build of the agent has no S3 storage; use a folder for --storage`);
+  // Loaded only for s3:// stores: an agent on a folder never evaluates the AWS SDK.
+  const { openS3Store } = await import('./s3/s3Store');
+  return openS3Store(location, log, objectStore);
 }

@@ -1,12 +1,14 @@
+import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startAgent, stderrLog } from '../../agent';
+import { isObjectStoreLocation } from '../../agent/storage';
 import type { AgentOptions } from '../../agent/types';
 import { DEFAULT_MAX_QUEUED_INPUT_BYTES, DEFAULT_MAX_QUEUED_JOBS, DEFAULT_MODULE_CACHE_BYTES } from '../../agent/runner/pool';
 import { DEFAULT_JOB_LIMITS } from '../../agent/runner/types';
 import { integerOption, parseCommandArgs } from '../args';
 import type { Command } from '../command';
-import { CliError } from '../errors';
+import { CliError, UsageError } from '../errors';
 import { EXIT } from '../exitCodes';
 import { writeFully, type CliIo } from '../io';
 
@@ -18,6 +20,8 @@ const AGENT_OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
   storage: { type: 'string' },
+  's3-endpoint': { type: 'string' },
+  's3-cache': { type: 'string' },
   token: { type: 'string' },
   'allow-host': { type: 'string', multiple: true },
   'job-timeout-ms': { type: 'string' },
@@ -41,7 +45,12 @@ Runs an agent until SIGTERM or SIGINT (Ctrl-C). Once it listens it prints one li
 Options:
   --host H              address to listen on (default 127.0.0.1; 0.0.0.0 opens it to the network)
   --port P              port (default ${DEFAULT_PORT}; 0 = any free port)
-  --storage DIR         where jobs are stored (default: ${defaultStorageDir(process.env)})
+  --storage DIR|s3://BUCKET[/PREFIX]
+                        where jobs are stored (default: ${defaultStorageDir(process.env)}); an
+                        s3:// store is shared by every agent started on it (docs/scaling.md),
+                        with credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION
+  --s3-endpoint URL     the S3-compatible store, e.g. http://127.0.0.1:7480 (default: $AWS_ENDPOINT_URL, else AWS)
+  --s3-cache DIR        this agent's cache of downloaded blobs (default: a folder per port under the data folder)
   --token T             require \`Authorization: Bearer T\` (default: $SERVAL_AGENT_TOKEN; none if unset)
   --allow-host NAME     also accept requests for this host name (repeatable; guards against DNS rebinding)
   --job-timeout-ms N    time limit of one job (default ${DEFAULT_JOB_LIMITS.timeoutMs})
@@ -73,12 +82,21 @@ function agentOptionsFrom(values: AgentValues, io: CliIo): AgentOptions {
   const number = (option: keyof typeof AGENT_OPTIONS, min: number, max: number) =>
     integerOption(values[option] as string | undefined, option, min, max, 'agent');
   const memoryMb = number('job-memory-mb', 1, 4096);
+  const port = number('port', 0, 65535) ?? DEFAULT_PORT;
+  const storage = storageLocation(values, io);
   return {
     // One log format on stderr, the agent's JSON lines, so that the extension can parse them all.
     log: stderrLog(),
     host: values.host ?? '127.0.0.1',
-    port: number('port', 0, 65535) ?? DEFAULT_PORT,
-    storageDir: path.resolve(io.cwd, values.storage ?? defaultStorageDir(io.env)),
+    port,
+    storageDir: storage,
+    objectStore: isObjectStoreLocation(storage)
+      ? {
+          env: io.env,
+          endpoint: values['s3-endpoint'],
+          cacheDir: values['s3-cache'] === undefined ? defaultS3CacheDir(io.env, values['s3-endpoint'], storage, port) : path.resolve(io.cwd, values['s3-cache']),
+        }
+      : undefined,
     token: values.token ?? (io.env.SERVAL_AGENT_TOKEN || undefined),
     allowHosts: values['allow-host'] ?? [],
     limits: {
@@ -108,6 +126,25 @@ function listenError(error: unknown, { host, port }: AgentOptions): CliError | u
     return new CliError(`cannot listen on ${host}: it is not an address of this machine (use 127.0.0.1, or 0.0.0.0 for all)`);
   }
   return undefined;
+}
+
+function storageLocation(values: AgentValues, io: CliIo): string {
+  const given = values.storage ?? defaultStorageDir(io.env);
+  if (isObjectStoreLocation(given)) return given;
+  if (values['s3-endpoint'] !== undefined || values['s3-cache'] !== undefined) {
+    throw new UsageError('--s3-endpoint and --s3-cache go with --storage s3://BUCKET[/PREFIX]', 'agent');
+  }
+  return path.resolve(io.cwd, given);
+}
+
+/**
+ * One cache per agent (per store and port), kept across restarts so a restarted agent's hot runs
+ * need no download; with --port 0 the store uses a temporary one.
+ */
+function defaultS3CacheDir(env: NodeJS.ProcessEnv, endpoint: string | undefined, storage: string, port: number): string | undefined {
+  if (port === 0) return undefined;
+  const store = createHash('sha256').update(`${endpoint ?? env.AWS_ENDPOINT_URL ?? ''}|${storage}`).digest('hex').slice(0, 16);
+  return path.join(path.dirname(defaultStorageDir(env)), 's3-cache', `${store}-${port}`);
 }
 
 /** The per-user data folder of the platform, as other tools use it. */

@@ -56,11 +56,13 @@ export function translateS3Error(error: unknown, where: string): Error {
   if (error instanceof StoreUnavailableError || error instanceof StoreCredentialsError) return error;
   const e = error as SdkError;
   const status = httpStatusOf(error);
-  const code = e?.name ?? e?.code ?? 'error';
+  // An answer without a body (HEAD) has no S3 error code: the SDK calls it 'Unknown' or '403'.
+  const named = e?.name ?? e?.code;
+  const code = named && named !== 'Unknown' && !/^\d+$/.test(named) ? named : `HTTP ${status ?? '?'}`;
   if (CREDENTIAL_CODES.has(code) || status === 403) return new StoreCredentialsError(where, code);
   if (status === undefined || status >= 500 || status === 429) {
     const cause = (e?.code ?? '') || (e?.message ?? code);
-    return new StoreUnavailableError(where, status === undefined ? String(cause).split('\n')[0] : `HTTP ${status} ${code}`);
+    return new StoreUnavailableError(where, status === undefined ? String(cause).split('\n')[0] : `${code}`.replace(/^(?!HTTP)/, `HTTP ${status} `));
   }
   return error instanceof Error ? error : new Error(String(error));
 }

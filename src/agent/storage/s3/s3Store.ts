@@ -32,7 +32,6 @@ import {
   StorageError,
   type BlobInfo,
   type BlobKind,
-  type DamageReport,
   type JobStore,
   type PutOptions,
   type StoredManifest,
@@ -80,12 +79,15 @@ export async function openS3Store(url: string, log: AgentLog, options: S3StoreOp
 export class S3Store implements JobStore {
   readonly backend = 's3';
   readonly location: string;
+  /** The store as error messages name it: its endpoint. */
+  private readonly where: string;
   private readonly index: IndexObject;
   private readonly blobs: BlobStore;
   /** The contract's catalog, rebuilt from the index generation it was made of. */
   private view = new Catalog();
   private viewGeneration = -1;
-  private readonly damage = new Map<string, DamageReport>();
+  /** integrity → problem, as this agent found it; applied to every rebuilt view. */
+  private readonly damage = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private unreachableSince: number | undefined;
   private lastStoredAtMs = 0;
@@ -99,8 +101,9 @@ export class S3Store implements JobStore {
     private readonly refreshMs: number,
   ) {
     this.location = describeLocation(settings);
-    this.index = new IndexObject(client, settings.bucket, settings.prefix, this.location, log);
-    this.blobs = new BlobStore(client, settings.bucket, settings.prefix, cacheDir, this.location, log);
+    this.where = settings.endpoint ?? `AWS S3 (${settings.region})`;
+    this.index = new IndexObject(client, settings.bucket, settings.prefix, this.where, log);
+    this.blobs = new BlobStore(client, settings.bucket, settings.prefix, cacheDir, this.where, log);
   }
 
   /** Checks the bucket (creating it when missing), loads the index and starts following it. */
@@ -108,6 +111,7 @@ export class S3Store implements JobStore {
     await this.ensureBucket();
     await this.s3(() => this.index.refresh());
     this.syncView();
+    await this.verifyManifests();
     this.timer = setInterval(() => void this.poll(), this.refreshMs);
     this.timer.unref();
     this.log('info', 'storage opened', { location: this.location, manifests: this.view.names().length, cache: this.cacheDir });
@@ -169,13 +173,13 @@ export class S3Store implements JobStore {
       setRef(doc, name, version, 'manifest', this.refOf(blob));
     });
     await this.confirmBlob(blob, text);
+    this.setDamage(blob.integrity, undefined);
     return blob.integrity;
   }
 
   putExecutable(name: string, version: string, body: UploadBody, options?: PutOptions): Promise<ExecutableInfo | undefined> {
-    return this.putVersionBlob('executable', name, version, body, options).then(
-      (ref) => ref && { version, integrity: ref.integrity, size: ref.size, stored_at: ref.stored_at },
-    );
+    // The catalog's wire form: with the version's files archive, when it has one.
+    return this.putVersionBlob('executable', name, version, body, options).then((ref) => ref && this.view.executable(name, version));
   }
 
   async putFiles(name: string, version: string, body: UploadBody, options?: PutOptions): Promise<BlobInfo | undefined> {
@@ -220,7 +224,7 @@ export class S3Store implements JobStore {
     return {
       backend: this.backend,
       location: this.location,
-      damaged: [...this.damage.values()],
+      damaged: this.view.damaged(),
       index_generation: this.index.current.generation,
       refreshed_ms_ago: Date.now() - this.index.lastConfirmedAtMs,
       reachable: this.unreachableSince === undefined,
@@ -285,7 +289,7 @@ export class S3Store implements JobStore {
       this.syncView();
       this.noteReachable();
     } catch (error) {
-      this.noteUnreachable(translateS3Error(error, this.location));
+      this.noteUnreachable(translateS3Error(error, this.where));
     }
   }
 
@@ -301,11 +305,41 @@ export class S3Store implements JobStore {
         }
       }
     }
+    for (const [integrity, problem] of this.damage) {
+      if (view.isReferenced(integrity)) view.markDamage(integrity, problem);
+      else this.damage.delete(integrity);
+    }
     this.view = view;
     this.viewGeneration = doc.generation;
-    for (const [integrity] of this.damage) {
-      if (!view.isReferenced(integrity)) this.damage.delete(integrity);
+  }
+
+  /** Damage found (problem) or healed (undefined): kept out of listings, named by status(). */
+  private setDamage(integrity: string, problem: string | undefined): void {
+    if (problem === undefined) this.damage.delete(integrity);
+    else this.damage.set(integrity, problem);
+    this.view.markDamage(integrity, problem);
+  }
+
+  /**
+   * At start every manifest is read once (they are small): a job whose manifest is damaged in the
+   * bucket is out of service and reported from the first listing, as on a local store.
+   */
+  private async verifyManifests(): Promise<void> {
+    const manifests = new Map<string, { name: string; version: string; ref: BlobRef }>();
+    for (const [name, versions] of Object.entries(this.index.current.jobs)) {
+      for (const [version, entry] of Object.entries(versions)) {
+        if (entry?.manifest) manifests.set(entry.manifest.integrity, { name, version, ref: entry.manifest });
+      }
     }
+    const queue = [...manifests.values()];
+    const worker = async (): Promise<void> => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        await this.readBlob(next.ref, 'manifest', next.name, next.version).catch((error: unknown) => {
+          if (!(error instanceof IntegrityError) && !(error instanceof ContentGoneError)) throw error;
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
   }
 
   private async putVersionBlob(
@@ -332,7 +366,7 @@ export class S3Store implements JobStore {
     });
     if (!stored) return undefined;
     await this.confirmBlob(blob, bytes);
-    this.damage.delete(blob.integrity);
+    this.setDamage(blob.integrity, undefined);
     return stored;
   }
 
@@ -384,7 +418,7 @@ export class S3Store implements JobStore {
     try {
       const bytes = await this.s3(() => this.blobs.get(blob.integrity, blob.size));
       // Intact again (stored again through some agent): no longer damage.
-      this.damage.delete(blob.integrity);
+      if (this.damage.has(blob.integrity)) this.setDamage(blob.integrity, undefined);
       return bytes;
     } catch (error) {
       if (!(error instanceof BlobDamagedError)) throw error;
@@ -392,8 +426,8 @@ export class S3Store implements JobStore {
       await this.index.refresh().catch(() => undefined);
       this.syncView();
       if (!this.view.isReferenced(blob.integrity)) throw new ContentGoneError(what);
-      this.damage.set(blob.integrity, { name, version, kind, integrity: blob.integrity, problem: error.message });
-      throw new IntegrityError(`${what} (${error.message})`);
+      this.setDamage(blob.integrity, error.message);
+      throw new IntegrityError(what);
     }
   }
 
@@ -410,7 +444,7 @@ export class S3Store implements JobStore {
       return await operation();
     } catch (error) {
       if (error instanceof BlobDamagedError || error instanceof StorageError) throw error;
-      const translated = translateS3Error(error, this.location);
+      const translated = translateS3Error(error, this.where);
       if (translated instanceof StoreUnavailableError || translated instanceof StoreCredentialsError) {
         throw new StorageError(translated.status, translated.message);
       }
