@@ -55,7 +55,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   // Windows and tools looking for the agent of this folder find it (and its token) in its lock file.
-  if (storage instanceof LocalJobStore) await storage.advertise(url, options.token);
+  if (storage instanceof LocalJobStore) {
+    await storage.advertise(url, options.token).catch((error: unknown) => {
+      log('warn', 'could not write the URL of this agent into the lock file of its storage folder; other windows will not find it', {
+        error: String(error),
+      });
+    });
+  }
   log('info', 'agent listening', { url, storage: storage.location, auth: options.token !== undefined });
   return { url, host, port, close: closeOnce(() => closeAgent(agent, server)) };
 }

@@ -55,6 +55,8 @@ describe('agent: a SIGKILL mid-upload', () => {
     child = started.child;
     await storeJob(started, 'hello', '1', hello);
     await storeJob(started, 'upper', '1', uppercase);
+    // Version 2's manifest is stored (201); its executable never arrives whole.
+    assert.equal((await request(started.url, 'POST', MANIFESTS, { body: manifestText('hello', '2') })).status, 201);
 
     // A new version's executable and a new manifest, both half sent when the process dies.
     const big = Buffer.alloc(2 * 1024 * 1024);
@@ -82,6 +84,9 @@ describe('agent: a SIGKILL mid-upload', () => {
     assert.deepEqual((await request(fresh.url, 'GET', `${MANIFESTS}/test.serval.hello`)).body, Buffer.from(manifestText('hello', '1')));
     assert.deepEqual((await request(fresh.url, 'GET', `${MANIFESTS}/test.serval.upper/executable/1`)).body, Buffer.from(uppercase));
     assert.equal((await request(fresh.url, 'POST', '/v1/jobs/test.serval.upper/run', { body: 'still here' })).text, 'STILL HERE');
+    // Atomic publish: version 2 never got its executable, so version 1 stays the default.
     assert.equal((await request(fresh.url, 'POST', '/v1/jobs/test.serval.hello/run')).text, 'hello, world\n');
+    assert.deepEqual((await request(fresh.url, 'GET', `${MANIFESTS}/test.serval.hello?version=2`)).body, Buffer.from(manifestText('hello', '2')));
+    assert.deepEqual(await fs.readdir(path.join(storageDir, 'tmp')).catch(() => []), [], 'the half upload left nothing behind');
   });
 });

@@ -77,7 +77,18 @@ export class AgentLock {
   /** Adds the URL and token once the agent listens, for windows and tools that look for it. */
   async advertise(url: string, token: string | undefined): Promise<void> {
     this.info = { ...this.info, url, token };
-    await writeFileAtomic(this.file, JSON.stringify(this.info), 0o600);
+    const text = JSON.stringify(this.info);
+    await writeFileAtomic(this.file, text, 0o600).catch(async () => {
+      // A full disk has no inode for the temp file; the lock's own block has room for these bytes.
+      const handle = await fs.open(this.file, 'r+');
+      try {
+        await handle.truncate(0);
+        await handle.write(text, 0);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    });
   }
 
   /** Removes the lock, if it is still ours. */

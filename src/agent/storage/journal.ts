@@ -67,7 +67,6 @@ function parseRecord(line: string): JournalRecord | undefined {
 export class Journal {
   private constructor(
     private readonly file: string,
-    private handle: fs.FileHandle,
     private bytes: number,
     private lineCount: number,
   ) {}
@@ -81,34 +80,46 @@ export class Journal {
     });
     const loaded = loadText(text);
     const keptBytes = text.byteLength - loaded.tornBytes;
-    const handle = await fs.open(file, 'a+', 0o644);
     if (loaded.tornBytes > 0) {
-      await handle.truncate(keptBytes);
-      await handle.sync();
+      const handle = await fs.open(file, 'r+');
+      try {
+        await handle.truncate(keptBytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
     }
-    if (text.byteLength === 0) await syncDir(location);
-    return { journal: new Journal(file, handle, keptBytes, loaded.lines), loaded };
+    return { journal: new Journal(file, keptBytes, loaded.lines), loaded };
   }
 
   get lines(): number {
     return this.lineCount;
   }
 
-  /** Appends the records as one write and fsyncs; on failure the file is cut back to what it was. */
+  /**
+   * Appends the records as one write and fsyncs; on failure the file is cut back to what it was.
+   * Opened per append, not held open: the file system can be remounted (read-only, say) under a
+   * running agent, whose next change then fails cleanly.
+   */
   async append(records: readonly JournalRecord[]): Promise<void> {
     const data = Buffer.from(records.map((record) => `${JSON.stringify(record)}\n`).join(''));
+    const created = this.bytes === 0;
+    const handle = await fs.open(this.file, 'a', 0o644);
     try {
       let offset = 0;
       while (offset < data.byteLength) {
-        const { bytesWritten } = await this.handle.write(data, offset, data.byteLength - offset);
+        const { bytesWritten } = await handle.write(data, offset, data.byteLength - offset);
         offset += bytesWritten;
       }
-      await this.handle.datasync();
+      await handle.datasync();
     } catch (error) {
       // A partial line would glue itself to the next record: cut it off (truncating frees space).
-      await this.handle.truncate(this.bytes).catch(() => undefined);
+      await handle.truncate(this.bytes).catch(() => undefined);
       throw error;
+    } finally {
+      await handle.close().catch(() => undefined);
     }
+    if (created) await syncDir(path.dirname(this.file));
     this.bytes += data.byteLength;
     this.lineCount += records.length;
   }
@@ -119,16 +130,10 @@ export class Journal {
     for (const { kind, name, version, ref } of catalog.entries()) lines.push(`${JSON.stringify(putRecord(kind, name, version, ref))}\n`);
     const data = Buffer.from(lines.join(''));
     await writeFileAtomic(this.file, data);
-    const old = this.handle;
-    this.handle = await fs.open(this.file, 'a+', 0o644);
-    await old.close().catch(() => undefined);
     this.bytes = data.byteLength;
     this.lineCount = lines.length;
   }
 
-  async close(): Promise<void> {
-    await this.handle.close().catch(() => undefined);
-  }
 }
 
 export function putRecord(kind: BlobKind, name: string, version: string, ref: BlobRef): JournalRecord {

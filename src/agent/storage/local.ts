@@ -236,7 +236,6 @@ export class LocalJobStore implements JobStore {
 
   async close(): Promise<void> {
     await this.mutationQueue;
-    await this.journal.close();
     await this.lock.release().catch(() => undefined);
   }
 
