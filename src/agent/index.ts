@@ -39,6 +39,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     jobs: new JobBook(),
     log,
     maxBodyBytes: options.maxBodyBytes,
+    jobMemoryBytes: options.limits.memoryBytes,
     instanceId: randomUUID(),
     version: packageVersion,
     startedAtMs: Date.now(),

@@ -16,6 +16,7 @@ import type { AgentContext } from './routes/context';
 import { ping, runningJobs, status } from './routes/monitorRoutes';
 import { runJob } from './routes/runRoute';
 import * as storage from './routes/storageRoutes';
+import { getFiles, putFiles } from './routes/filesRoutes';
 import { ContentGoneError, IntegrityError } from './storage';
 
 export interface ServerGuards {
@@ -52,6 +53,7 @@ export function agentRoutes(agent: AgentContext): Route[] {
         DELETE: bind(storage.deleteExecutable),
       },
     },
+    { pattern: ROUTES.files, handlers: { GET: bind(getFiles), PUT: bind(putFiles) } },
   ];
 }
 

@@ -14,6 +14,8 @@ export const ROUTES = {
   manifest: '/v1/storage/manifests/:name',
   executables: '/v1/storage/manifests/:name/executables',
   executable: '/v1/storage/manifests/:name/executable/:version',
+  files: '/v1/storage/manifests/:name/files/:version',
+  extensions: '/v1/extensions',
 } as const;
 
 /** Concrete request paths, parameters percent-encoded. */
@@ -21,8 +23,12 @@ export const PATHS = {
   manifest: (name: string): string => `${ROUTES.manifests}/${encodeURIComponent(name)}`,
   executables: (name: string): string => `${PATHS.manifest(name)}/executables`,
   executable: (name: string, version: string): string => `${PATHS.manifest(name)}/executable/${encodeURIComponent(version)}`,
+  files: (name: string, version: string): string => `${PATHS.manifest(name)}/files/${encodeURIComponent(version)}`,
   run: (name: string): string => `${ROUTES.runningJobs}/${encodeURIComponent(name)}/run`,
 } as const;
+
+/** Content type of a version's files archive (a tar, optionally gzip-compressed). */
+export const FILES_CONTENT_TYPE = 'application/x-tar';
 
 /** Header names of the API, lower case as Node reports them. */
 export const HEADERS = {
@@ -47,6 +53,16 @@ export interface ExecutableInfo {
   stored_at: string;
   /** The version's files archive (a tar), when one is stored. */
   files?: { integrity: string; size: number };
+}
+
+/** One entry of `GET /v1/extensions`. */
+export interface ExtensionInfo {
+  /** The import-module name jobs use (the file's stem). */
+  name: string;
+  integrity: string;
+  size: number;
+  /** Names of what it exports (functions, memories, globals, tables). */
+  exports: string[];
 }
 
 /** One entry of `GET /v1/jobs`. */

@@ -6,7 +6,7 @@
  * often not valid TOML yet, so they read the manifest through `locateKeys`, which never fails on
  * half-typed text, instead of a TOML parser.
  */
-import { KEY_INFO, KeyInfo } from './keys';
+import { KEY_INFO, KeyInfo, typeName } from './keys';
 import { KeyLocation, locateKeys } from './locate';
 import { MANIFEST_KEYS, TextRange } from './types';
 
@@ -171,7 +171,7 @@ function keyEntry(info: KeyInfo, range: TextRange, keyOnly: boolean, index: numb
   return {
     label: info.key,
     kind: 'key',
-    detail: `${info.required ? 'required' : 'optional'} ${info.type === 'string' ? 'string' : 'array of strings'}: ${info.summary}`,
+    detail: `${info.required ? 'required' : 'optional'} ${typeName(info.type)}: ${info.summary}`,
     documentation: info.documentation,
     insertSnippet: keyOnly ? info.key : `${info.key} = ${valueSnippet(info)}`,
     range,
@@ -182,6 +182,7 @@ function keyEntry(info: KeyInfo, range: TextRange, keyOnly: boolean, index: numb
 }
 
 function valueSnippet(info: KeyInfo): string {
+  if (info.type === 'table') return '{ ${1:KEY} = "$2" }';
   return info.type === 'string' ? '"$1"' : '[$1]';
 }
 

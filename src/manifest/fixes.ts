@@ -91,7 +91,12 @@ export function defaultValue(key: ManifestKey, request: Pick<QuickFixRequest, 'w
       return quote(`Describe what ${jobName} does with its input.`);
     case 'required_extensions':
     case 'required_permissions':
+    case 'args':
       return '[]';
+    case 'env':
+      return '{}';
+    case 'files':
+      return quote('files');
   }
 }
 

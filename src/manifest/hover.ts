@@ -5,7 +5,7 @@
  */
 import { KeyLine, keyLineAt, scanKeyLines } from './completion';
 import { nearestKey } from './fixes';
-import { isManifestKey, KEY_INFO } from './keys';
+import { isManifestKey, KEY_INFO, typeName } from './keys';
 import { checkName, checkNamespace, fullyQualifiedName } from './names';
 import { MANIFEST_KEYS, TextRange } from './types';
 
@@ -65,7 +65,7 @@ function keyMarkdown(owner: KeyLine, keyLines: readonly KeyLine[], binary: Binar
     return [unknownKeyMarkdown(owner.key, keyLines)];
   }
   const info = KEY_INFO[owner.key];
-  const kind = `${info.required ? 'required' : 'optional'}, ${info.type === 'string' ? 'string' : 'array of strings'}`;
+  const kind = `${info.required ? 'required' : 'optional'}, ${typeName(info.type)}`;
   const header = `**${info.key}** (${kind})\n\n${info.documentation}`;
   return owner.key === 'binary' && binary !== undefined ? [header, binaryMarkdown(binary)] : [header];
 }

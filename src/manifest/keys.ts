@@ -4,7 +4,8 @@
  */
 import { MANIFEST_KEYS, ManifestKey } from './types';
 
-export type KeyType = 'string' | 'string[]';
+/** `table`: a TOML table of string values, e.g. `[env]`. */
+export type KeyType = 'string' | 'string[]' | 'table';
 
 /** A known shape of a list value, e.g. a permission such as `proc:read:*`. */
 export interface ValuePattern {
@@ -128,6 +129,34 @@ const KEY_TEXT: Record<ManifestKey, KeyText> = {
     example: 'required_permissions = ["proc:read:*"]',
     valuePatterns: PERMISSION_PATTERNS,
   },
+  args: {
+    type: 'string[]',
+    required: false,
+    summary: 'Arguments the job gets after its name (default: none).',
+    text:
+      'Arguments the job sees after argv[0], which is always its fully-qualified name. A run that ' +
+      'gives its own arguments (`?arg=`, `serval run --arg`, Run Job with Arguments…) replaces these.',
+    example: 'args = ["--verbose", "input.txt"]',
+  },
+  env: {
+    type: 'table',
+    required: false,
+    summary: 'Environment variables the job gets (default: none).',
+    text:
+      'Environment variables of the job, as a table of strings. The job sees exactly these (never ' +
+      "the agent's own environment); a run's `env` entries override them one by one.",
+    example: '[env]\nLOG_LEVEL = "debug"',
+  },
+  files: {
+    type: 'string',
+    required: false,
+    summary: 'Folder uploaded with each version; the job sees it as / (default: none).',
+    text:
+      'A folder, relative to this manifest, that Publish and `serval store` upload with the version. ' +
+      'At run time the job sees that tree as its preopened directory `/` (fd 3), writable in ' +
+      'memory for that run only; its bytes count against the job\'s memory limit.',
+    example: 'files = "data"',
+  },
 };
 
 function buildKeyInfo(key: ManifestKey): KeyInfo {
@@ -140,6 +169,11 @@ export const KEY_INFO: Record<ManifestKey, KeyInfo> = Object.fromEntries(
 ) as Record<ManifestKey, KeyInfo>;
 
 export const REQUIRED_KEYS: readonly ManifestKey[] = MANIFEST_KEYS.filter((key) => KEY_INFO[key].required);
+
+/** How a key's type reads in completion details, hovers and messages. */
+export function typeName(type: KeyType): string {
+  return type === 'string' ? 'string' : type === 'string[]' ? 'array of strings' : 'table of strings';
+}
 
 /** Type guard for strings read from a document. */
 export function isManifestKey(key: string): key is ManifestKey {

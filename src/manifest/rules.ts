@@ -3,7 +3,7 @@
  * value it is about. Pure and synchronous (no file access: the binary is checked by binary.ts).
  */
 import { parse, TomlError } from 'smol-toml';
-import { KEY_INFO, KeyInfo, isManifestKey } from './keys';
+import { KEY_INFO, KeyInfo, isManifestKey, typeName } from './keys';
 import { KeyLocation, KeyLocations, ValueLocation, locateKeys } from './locate';
 import { checkName, checkNamespace, checkVersion } from './names';
 import { MANIFEST_KEYS, Manifest, ManifestCheck, ManifestKey, Problem, ProblemCode, TextRange } from './types';
@@ -78,6 +78,9 @@ function checkKnownKeys(context: RuleContext, table: Table): void {
     if (info.type === 'string') {
       if (typeof value === 'string') checkStringValue(context, key, value);
       else reportWrongType(context, info, value);
+    } else if (info.type === 'table') {
+      if (isTable(value)) checkEnvTable(context, key, value);
+      else reportWrongType(context, info, value);
     } else if (Array.isArray(value)) {
       checkListItems(context, key, value);
     } else {
@@ -100,8 +103,8 @@ function reportWrongType(context: RuleContext, info: KeyInfo, value: unknown): v
   const location = context.location(info.key);
   // `[name]` or `name.first = ...` make a table out of the key itself: underline the key there.
   const definedAsTable = location !== undefined && (location.fromHeader || location.path.length > 1);
-  const range = definedAsTable ? location.keyRange : context.valueRange(info.key);
-  const expected = info.type === 'string' ? 'a string' : 'an array of strings';
+  const range = definedAsTable && info.type !== 'table' ? location.keyRange : context.valueRange(info.key);
+  const expected = `${info.type === 'string[]' ? 'an' : 'a'} ${typeName(info.type)}`;
   const hint =
     info.type === 'string[]' && typeof value === 'string' ? ` Put it in brackets: ${info.key} = [${JSON.stringify(value)}]` : '';
   context.report(
@@ -134,6 +137,37 @@ function checkStringValue(context: RuleContext, key: ManifestKey, value: string)
     );
   } else if (key === 'binary') {
     checkBinaryPath(context, value);
+  } else if (key === 'files') {
+    checkFilesPath(context, value);
+  }
+}
+
+function isTable(value: unknown): value is Table {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+/** `[env]`: names without '=' or NUL, string values (a job's environment is `NAME=value` strings). */
+function checkEnvTable(context: RuleContext, key: ManifestKey, table: Table): void {
+  for (const [name, value] of Object.entries(table)) {
+    const problem =
+      name === '' || name.includes('=') || name.includes('\0')
+        ? `The environment variable name '${name}' is not usable: a name is not empty and has no '=' or NUL.`
+        : typeof value !== 'string'
+          ? `The environment variable ${name} must be a string; it is ${tomlTypeName(value)}. Quote it: ${name} = "${String(value)}"`
+          : value.includes('\0')
+            ? `The environment variable ${name} contains a NUL character, which no program can read.`
+            : undefined;
+    if (problem) context.report('invalid-env', 'error', key, context.valueRange(key), problem);
+  }
+}
+
+/** The folder path itself; whether it exists, is a folder and fits is checked with the files (filesCheck.ts). */
+function checkFilesPath(context: RuleContext, path: string): void {
+  const range = context.valueRange('files');
+  const relativeHint = "give the folder relative to the manifest's folder, e.g. files = \"data\"";
+  if (path.trim() === '') context.report('invalid-files', 'error', 'files', range, `files is empty; ${relativeHint}.`);
+  else if (isAbsolutePath(path)) {
+    context.report('invalid-files', 'warning', 'files', range, `files is an absolute path, so this manifest only works on this machine; ${relativeHint}.`);
   }
 }
 
@@ -279,6 +313,9 @@ function toManifest(table: Table): Manifest {
     description: table.description as string,
     required_extensions: (table.required_extensions as string[] | undefined) ?? [],
     required_permissions: (table.required_permissions as string[] | undefined) ?? [],
+    args: (table.args as string[] | undefined) ?? [],
+    env: { ...(table.env as Record<string, string> | undefined) },
+    ...(typeof table.files === 'string' ? { files: table.files } : {}),
     unknown,
   };
 }

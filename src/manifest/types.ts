@@ -7,6 +7,9 @@ export const MANIFEST_KEYS = [
   'description',
   'required_extensions',
   'required_permissions',
+  'args',
+  'env',
+  'files',
 ] as const;
 
 export type ManifestKey = (typeof MANIFEST_KEYS)[number];
@@ -20,6 +23,12 @@ export interface Manifest {
   description: string;
   required_extensions: string[];
   required_permissions: string[];
+  /** Default arguments after argv[0]; a run's own arguments replace them. */
+  args: string[];
+  /** Default environment; a run's `env` entries override these one by one. */
+  env: Record<string, string>;
+  /** Folder (relative to the manifest) uploaded with each version and preopened as `/` at run time. */
+  files?: string;
   /** Keys that are not part of the manifest format: kept, reported as warnings. */
   unknown: Record<string, unknown>;
 }
@@ -52,7 +61,13 @@ export type ProblemCode =
   | 'binary-not-wasm'
   | 'binary-invalid-module'
   | 'binary-not-wasi-command'
-  | 'undeclared-extension';
+  | 'undeclared-extension'
+  | 'invalid-env'
+  | 'invalid-files'
+  | 'files-not-found'
+  | 'files-not-folder'
+  | 'files-too-big'
+  | 'extension-not-available';
 
 export interface Problem {
   code: ProblemCode;

@@ -48,7 +48,7 @@ function problemOf(text: string, code: Problem['code']): Problem {
 describe('manifest editing: completion', () => {
   it('offers the keys not yet present, required first, as key = value snippets with docs', () => {
     const entries = completeManifest(cursorAt('name = "loudify"\nversion = "1.0.0"\n|\n'));
-    assert.deepStrictEqual(labels(entries), ['namespace', 'binary', 'description', 'required_extensions', 'required_permissions']);
+    assert.deepStrictEqual(labels(entries), ['namespace', 'binary', 'description', 'required_extensions', 'required_permissions', 'args', 'env', 'files']);
     const namespace = entries[0];
     assert.strictEqual(namespace.insertSnippet, 'namespace = "$1"');
     assert.match(namespace.detail, /^required string: /);

@@ -155,8 +155,21 @@ describe('checkManifest', () => {
       description: 'Turns its input into upper case.',
       required_extensions: [],
       required_permissions: ['proc:read:*'],
+      args: [],
+      env: {},
       unknown: { authors: ['me'] },
     });
+  });
+
+  it('reads args, an [env] table and files, and refuses environment entries no program could see', () => {
+    const text = `${VALID_MANIFEST}args = ["-v", "in put"]\nfiles = "data"\n[env]\nLOG = "debug"\nEMPTY = ""\n`;
+    const { manifest, problems } = checkManifest(text);
+    assert.deepStrictEqual(problems, []);
+    assert.deepStrictEqual([manifest?.args, manifest?.env, manifest?.files], [['-v', 'in put'], { LOG: 'debug', EMPTY: '' }, 'data']);
+    const bad = checkManifest(`${VALID_MANIFEST}[env]\nCOUNT = 3\n`).problems;
+    assert.deepStrictEqual(bad.map((p) => [p.code, p.message]), [['invalid-env', 'The environment variable COUNT must be a string; it is a number. Quote it: COUNT = "3"']]);
+    assert.deepStrictEqual(checkManifest(`${VALID_MANIFEST}env = "A=1"\n`).problems.map((p) => p.code), ['wrong-type']);
+    assert.deepStrictEqual(checkManifest(`${VALID_MANIFEST}files = ""\n`).problems.map((p) => p.code), ['invalid-files']);
   });
 
   it('reports every problem of a manifest at once, in document order', () => {

@@ -16,6 +16,7 @@ interface PropertySchema {
   description: string;
   markdownDescription: string;
   items?: { type: string };
+  additionalProperties?: { type: string };
   pattern?: string;
   minLength?: number;
   maxLength?: number;
@@ -55,7 +56,12 @@ describe('manifest JSON Schema', () => {
     assert.deepStrictEqual(schema.required, required, FIX);
     for (const key of MANIFEST_KEYS) {
       const property = schema.properties[key];
-      const type = property.type === 'array' && property.items?.type === 'string' ? 'string[]' : property.type;
+      const type =
+        property.type === 'array' && property.items?.type === 'string'
+          ? 'string[]'
+          : property.type === 'object' && property.additionalProperties?.type === 'string'
+            ? 'table'
+            : property.type;
       assert.strictEqual(type, KEY_INFO[key].type, `${key}: ${FIX}`);
     }
   });

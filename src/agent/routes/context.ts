@@ -18,6 +18,8 @@ export interface AgentContext {
   jobs: JobBook;
   log: AgentLog;
   maxBodyBytes: number;
+  /** The job memory limit: a version's files must fit it, unpacked (they live in memory while it runs). */
+  jobMemoryBytes: number;
   instanceId: string;
   version: string;
   startedAtMs: number;

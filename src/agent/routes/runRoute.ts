@@ -14,6 +14,10 @@ import type { RequestContext } from '../http/router';
 import { ContentGoneError, IntegrityError } from '../storage';
 import type { AgentContext } from './context';
 import type { JobTicket } from './jobBook';
+import { filesImage } from '../files/filesImages';
+import { filesLimits } from './filesRoutes';
+import { runArgv, runParameters } from './runInputs';
+import { versionSetup } from './runSetup';
 import { requireExecutable, requireManifest } from './storageRoutes';
 
 interface JobResponse {
@@ -30,7 +34,12 @@ export async function runJob(agent: AgentContext, { req, res, name, version }: R
   const info = await requireExecutable(agent, name, chosenVersion);
   // A full queue refuses before the input is read: an overloaded agent answers at once.
   refuseWhenFull(agent, Number(req.headers['content-length'] ?? 0) || 0);
+  // Refused before the input is read: a bad query needs no upload.
+  const parameters = runParameters(queryOf(req.url));
   const stdin = await readBody(req, agent.maxBodyBytes, 'job input');
+  const setup = await versionSetup(agent, name, chosenVersion);
+  const { args, env } = runArgv(name, parameters, setup);
+  const files = await filesImage(agent.storage, name, chosenVersion, filesLimits(agent));
 
   const ticket = agent.jobs.start(name, chosenVersion);
   const abortIfClientLeft = (): void => {
@@ -48,7 +57,7 @@ export async function runJob(agent: AgentContext, { req, res, name, version }: R
 
   let response: JobResponse | undefined;
   try {
-    const outcome = await agent.runner.run({ key: info.integrity, loadBytes, stdin, signal: ticket.controller.signal });
+    const outcome = await agent.runner.run({ key: info.integrity, loadBytes, stdin, args, env, files, signal: ticket.controller.signal });
     response = integrityFailed ? integrityResponse(name, chosenVersion) : outcomeResponse(outcome);
   } catch (error) {
     response = failureResponse(agent, ticket, error, integrityFailed, name, chosenVersion);
@@ -56,6 +65,11 @@ export async function runJob(agent: AgentContext, { req, res, name, version }: R
     agent.jobs.finish(ticket, response?.failed ?? true);
   }
   if (response) sendJobResponse(res, ticket, response);
+}
+
+function queryOf(url: string | undefined): string | undefined {
+  const at = url?.indexOf('?') ?? -1;
+  return at < 0 ? undefined : url!.slice(at + 1);
 }
 
 /** Every outcome carries the job's id and duration (measured here when the runner gave none). */

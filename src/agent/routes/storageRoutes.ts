@@ -90,6 +90,8 @@ export async function deleteExecutable(agent: AgentContext, { res, name, version
   const target = requiredVersion(version);
   await requireExecutable(agent, name, target);
   if (!(await agent.storage.deleteExecutable(name, target))) throw noExecutable(name, target);
+  // A version's files go with it: without its executable it cannot run.
+  await agent.storage.deleteFiles(name, target);
   agent.log('info', 'executable deleted', { name, version: target });
   sendEmpty(res, 204);
 }

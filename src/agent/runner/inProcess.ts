@@ -5,11 +5,11 @@
  */
 import { JobMemories, memoryShapeOf } from './jobMemory';
 import type { JobOutcome } from './types';
-import { MemorySink, WasiHost } from './wasi';
+import { MemorySink, type RunContext, WasiHost } from './wasi';
 
 let shared: { host: WasiHost; stdout: MemorySink; stderr: MemorySink; memories: JobMemories<WebAssembly.Module>; last?: WebAssembly.Module } | undefined;
 
-export function runInProcess(module: WebAssembly.Module, stdin: Uint8Array): JobOutcome {
+export function runInProcess(module: WebAssembly.Module, stdin: Uint8Array, context?: RunContext): JobOutcome {
   // One host for the thread: a run is synchronous, so runs never overlap.
   if (!shared) {
     const stdout = new MemorySink();
@@ -22,7 +22,7 @@ export function runInProcess(module: WebAssembly.Module, stdin: Uint8Array): Job
   shared.last = module;
   const shape = memoryShapeOf(module);
   const startedAt = performance.now();
-  const end = host.run(module, stdin, undefined, shape && memories.take(module, shape));
+  const end = host.run(module, stdin, undefined, shape && memories.take(module, shape), context);
   const durationMs = performance.now() - startedAt;
   if (shape) memories.recycle(module, shape);
   const output = { stdout: stdout.take(), stderr: stderr.take(), durationMs };

@@ -32,7 +32,9 @@ const END_KIND = 4;
 const EXIT_CODE = 5;
 const OUTPUT_LIMITED = 6;
 const TRAP_LENGTH = 7;
-const HEADER_BYTES = 32;
+/** Bytes of the run's context (argv, environment) before stdin in the buffer; travels with stdin. */
+const CONTEXT_LENGTH = 8;
+const HEADER_BYTES = 48;
 
 /** Who holds the channel: the pool (between jobs) or the worker (running one). */
 const IDLE = 0;
@@ -66,17 +68,21 @@ export class JobChannel {
     this.bytes = new Uint8Array(buffer);
   }
 
-  /** Whether `stdin` travels in shared memory; if not, it must go in the job's message. */
-  fits(stdin: Uint8Array): boolean {
-    return stdin.byteLength <= STDIN_SHARED_BYTES;
+  /** Whether `stdin` and the run's context travel in shared memory; if not, they go in the job's message. */
+  fits(stdin: Uint8Array, context: Uint8Array): boolean {
+    return stdin.byteLength + context.byteLength <= STDIN_SHARED_BYTES;
   }
 
   /** Hands a job to the worker (its message, if any, already posted) and wakes it. */
-  start(moduleId: number, stdin: Uint8Array, hasMessage: boolean): void {
-    const shared = this.fits(stdin);
-    if (shared) this.bytes.set(stdin, STDIN_OFFSET);
+  start(moduleId: number, stdin: Uint8Array, context: Uint8Array, hasMessage: boolean): void {
+    const shared = this.fits(stdin, context);
+    if (shared) {
+      this.bytes.set(context, STDIN_OFFSET);
+      this.bytes.set(stdin, STDIN_OFFSET + context.byteLength);
+    }
     this.cells[MODULE_ID] = moduleId;
     this.cells[STDIN_LENGTH] = shared ? stdin.byteLength : -1;
+    this.cells[CONTEXT_LENGTH] = shared ? context.byteLength : 0;
     this.cells[HAS_MESSAGE] = hasMessage ? 1 : 0;
     // The store publishes the cells above to the worker (Atomics are sequentially consistent).
     Atomics.store(this.cells, STATE, RUNNING);
@@ -115,6 +121,8 @@ export interface ChannelJob {
   moduleId: number;
   /** A view of shared memory, valid until the job ends; undefined: it is in the job's message. */
   stdin: Uint8Array | undefined;
+  /** The run's encoded context (see encodeRunContext), with stdin in shared memory or the message. */
+  context: Uint8Array | undefined;
   hasMessage: boolean;
 }
 
@@ -132,9 +140,12 @@ export class WorkerJobChannel {
   nextJob(timeoutMs: number): ChannelJob | undefined {
     if (Atomics.wait(this.cells, STATE, IDLE, timeoutMs) === 'timed-out') return undefined;
     const stdinLength = this.cells[STDIN_LENGTH]!;
+    const contextLength = this.cells[CONTEXT_LENGTH]!;
+    const stdinAt = STDIN_OFFSET + contextLength;
     return {
       moduleId: this.cells[MODULE_ID]!,
-      stdin: stdinLength < 0 ? undefined : this.bytes.subarray(STDIN_OFFSET, STDIN_OFFSET + stdinLength),
+      stdin: stdinLength < 0 ? undefined : this.bytes.subarray(stdinAt, stdinAt + stdinLength),
+      context: stdinLength < 0 ? undefined : this.bytes.subarray(STDIN_OFFSET, stdinAt),
       hasMessage: this.cells[HAS_MESSAGE] === 1,
     };
   }

@@ -7,7 +7,7 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { type ChannelJob, WorkerJobChannel } from './jobChannel';
 import { JobMemories, type MemoryShape } from './jobMemory';
-import type { JobMessage, WorkerSetup } from './protocol';
+import { decodeRunContext, type JobMessage, type WorkerSetup } from './protocol';
 import { SharedOutputWriter } from './sharedOutput';
 import { type WasiEnd, WasiHost } from './wasi';
 
@@ -54,11 +54,13 @@ function run(job: ChannelJob): WasiEnd {
   if (message) keep(message);
   const kept = modules.get(job.moduleId);
   const stdin = job.stdin ?? message?.stdin;
-  if (!kept || !stdin) return { kind: 'trapped', trap: `internal error: the worker is missing the module or the input of job ${job.moduleId}` };
+  const context = job.context ?? message?.context;
+  if (!kept || !stdin || !context) return { kind: 'trapped', trap: `internal error: the worker is missing the module or the input of job ${job.moduleId}` };
   const instance = ahead?.moduleId === job.moduleId ? ahead.instance : undefined;
   ahead = undefined;
   const memory = instance || !kept.memory ? undefined : memories.take(job.moduleId, kept.memory);
-  return host.run(kept.module, stdin, instance, memory);
+  const runContext = { ...decodeRunContext(context), files: message?.files, memoryBytes: setup.memoryBytes };
+  return host.run(kept.module, stdin, instance, memory, runContext);
 }
 
 function recycleMemory(moduleId: number): void {

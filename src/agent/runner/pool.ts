@@ -17,7 +17,8 @@ import { QueueFullError, QueueTimeoutError } from './overload';
 import { createJobChannelBuffer, JobChannel } from './jobChannel';
 import { type PreparedModule, prepareJobModule } from './prepare';
 import type { MemoryShape } from './jobMemory';
-import type { JobMessage, WorkerSetup } from './protocol';
+import type { FsImage } from './memfs';
+import { encodeRunContext, type JobMessage, type WorkerSetup } from './protocol';
 import { createSharedOutput, readSharedOutput, resetSharedOutput } from './sharedOutput';
 import type { JobLimits, JobOutcome, JobRequest } from './types';
 
@@ -60,6 +61,9 @@ type CompiledModule =
 interface Task {
   module: Extract<CompiledModule, { ok: true }>;
   stdin: Uint8Array;
+  /** argv and environment, encoded for the channel. */
+  context: Uint8Array;
+  files?: FsImage;
   signal?: AbortSignal;
   onAbort?: () => void;
   resolve(outcome: JobOutcome): void;
@@ -148,7 +152,8 @@ export class JobRunner {
     if (this.startFailure) throw new Error(this.startFailure);
     this.checkRoom(job.stdin.byteLength);
     return new Promise<JobOutcome>((resolve, reject) => {
-      this.enqueue({ module: prepared, stdin: job.stdin, signal: job.signal, resolve, reject, startedAt: 0 });
+      const context = encodeRunContext(job.args ?? [], job.env ?? []);
+      this.enqueue({ module: prepared, stdin: job.stdin, context, files: job.files, signal: job.signal, resolve, reject, startedAt: 0 });
     });
   }
 
@@ -254,7 +259,7 @@ export class JobRunner {
     slot.timer = setTimeout(() => this.timeOut(slot), Math.min(this.limits.timeoutMs, LONGEST_TIMER_MS));
     slot.worker.ref();
     task.startedAt = performance.now();
-    slot.channel.start(task.module.id, task.stdin, message !== undefined);
+    slot.channel.start(task.module.id, task.stdin, task.context, message !== undefined);
     slot.channel.whenEnded(slot.onEnded);
   }
 
@@ -267,11 +272,12 @@ export class JobRunner {
       const evicted = slot.modules.set(task.module.id, task.module.bytes);
       if (evicted.length > 0) message.evict = evicted;
     }
-    if (!slot.channel.fits(task.stdin)) {
+    if (!slot.channel.fits(task.stdin, task.context)) {
       // One exact copy, transferred: posting the caller's view would clone its whole backing
       // buffer, and transferring it would detach the caller's bytes.
-      message = { ...message, stdin: new Uint8Array(task.stdin) };
+      message = { ...message, stdin: new Uint8Array(task.stdin), context: task.context };
     }
+    if (task.files) message = { ...message, files: task.files };
     return message;
   }
 
@@ -385,6 +391,7 @@ export class JobRunner {
       channel: createJobChannelBuffer(),
       stdout: createSharedOutput(this.limits.outputBytes),
       stderr: createSharedOutput(this.limits.outputBytes),
+      memoryBytes: this.limits.memoryBytes,
     };
     const worker = new Worker(this.workerScript, { workerData: setup });
     const slot: Slot = {

@@ -3,6 +3,7 @@
  * (jobChannel.ts).
  */
 import type { MemoryShape } from './jobMemory';
+import type { FsImage } from './memfs';
 
 /** Given to each worker once, as workerData. */
 export interface WorkerSetup {
@@ -10,6 +11,8 @@ export interface WorkerSetup {
   channel: SharedArrayBuffer;
   stdout: SharedArrayBuffer;
   stderr: SharedArrayBuffer;
+  /** The job's memory limit: linear memory and its files share it. */
+  memoryBytes: number;
 }
 
 /**
@@ -21,6 +24,23 @@ export interface JobMessage {
   module?: { id: number; module: WebAssembly.Module; instantiateAhead: boolean; memory?: MemoryShape };
   /** Module ids this worker should forget (its share of the pool's LRU bookkeeping). */
   evict?: number[];
-  /** stdin larger than the shared buffer holds. */
+  /** stdin (with the run's context) larger than the shared buffer holds. */
   stdin?: Uint8Array;
+  context?: Uint8Array;
+  /** The version's files, preopened as `/` for this run (their bytes in shared memory: no copy). */
+  files?: FsImage;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** argv and environment of a run, as bytes for the job channel. */
+export function encodeRunContext(args: readonly string[], env: readonly string[]): Uint8Array {
+  return encoder.encode(JSON.stringify([args, env]));
+}
+
+export function decodeRunContext(bytes: Uint8Array): { args: string[]; env: string[] } {
+  if (bytes.byteLength === 0) return { args: [], env: [] };
+  const [args, env] = JSON.parse(decoder.decode(bytes)) as [string[], string[]];
+  return { args, env };
 }

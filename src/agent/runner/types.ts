@@ -1,3 +1,5 @@
+import type { FsImage } from './memfs';
+
 /** Limits of one job. Hitting one ends that job only. */
 export interface JobLimits {
   timeoutMs: number;
@@ -40,5 +42,11 @@ export interface JobRequest {
   /** Called only when `key` has no compiled module yet. */
   loadBytes: () => Promise<Uint8Array>;
   stdin: Uint8Array;
+  /** argv, the job's fully-qualified name first; default none. */
+  args?: readonly string[];
+  /** `KEY=VALUE` entries, exactly the environment the job sees; default none. */
+  env?: readonly string[];
+  /** The version's files, preopened as `/`. */
+  files?: FsImage;
   signal?: AbortSignal;
 }

@@ -4,14 +4,18 @@
  * Why not node:wasi: on Node 20 it crashes the whole process when a compiled module is reused
  * under load (nodejs/node#46777, #52402), and in an extension host that is every extension.
  *
- * What a job gets: stdin from an in-memory buffer (fd 0), stdout and stderr captured (fd 1, 2),
- * no arguments, no environment, no preopened directories, clocks, random bytes and sleeps.
- * Every other function of the API exists (so any WASI command links) and answers the errno that
- * a program would get on a system with nothing else to offer.
+ * What a job gets: argv (its name first, then the run's arguments) and exactly the environment of
+ * the run (never the agent's); stdin from an in-memory buffer (fd 0), stdout and stderr captured
+ * (fd 1, 2); when its version has files, that tree preopened as `/` (fd 3), writable in memory for
+ * this run only (wasiFiles.ts, memfs.ts); clocks, random bytes and sleeps. Sockets answer the
+ * errno of a descriptor that is no socket.
  */
 import { randomFillSync } from 'node:crypto';
 import { WASI_MODULE, type WasmInfo } from '../../wasm/inspect';
+import { GuestMemory, MEMORY_FAULT } from './guestMemory';
 import { importsWithMemory } from './jobMemory';
+import { type FsImage, MemFs } from './memfs';
+import { Errno, WasiFiles } from './wasiFiles';
 
 /** Where fd 1 or fd 2 goes. Returns how many bytes it took: fewer than given means it is full. */
 export interface OutputSink {
@@ -23,35 +27,12 @@ export type WasiEnd =
   | { kind: 'exited'; exitCode: number; /** a sink was full: the job was stopped there */ outputLimited: boolean }
   | { kind: 'trapped'; trap: string };
 
-/** WASI errno values used here (see the preview1 witx). */
-const enum Errno {
-  Success = 0,
-  Badf = 8,
-  Fault = 21,
-  Inval = 28,
-  Nosys = 52,
-  Notdir = 54,
-  Notsock = 57,
-  Notsup = 58,
-  Spipe = 70,
-}
-
-const enum Filetype {
-  Unknown = 0,
-}
-
 const enum Clock {
   Realtime = 0,
   Monotonic = 1,
   ProcessCputime = 2,
   ThreadCputime = 3,
 }
-
-// Rights of the stdio descriptors: read or write, and poll. No seek/tell, which also tells libc
-// that the descriptor is not a terminal, so stdout is fully buffered: fewer, bigger fd_write calls.
-const RIGHT_FD_READ = 1n << 1n;
-const RIGHT_FD_WRITE = 1n << 6n;
-const RIGHT_POLL_FD_READWRITE = 1n << 27n;
 
 const EVENT_TYPE_CLOCK = 0;
 const SUBSCRIPTION_CLOCK_ABSTIME = 1;
@@ -64,8 +45,6 @@ class ProcExit {
 }
 /** Thrown by fd_write when a sink is full: the job is stopped at the output limit. */
 const OUTPUT_LIMIT_REACHED = Symbol('output limit reached');
-/** Thrown by the memory accessors on a pointer outside the guest's memory; becomes EFAULT. */
-const MEMORY_FAULT = Symbol('memory fault');
 
 /**
  * Sleeps block the thread: in a worker that is what a sleeping job should do (terminate() still
@@ -106,26 +85,48 @@ export function wasiImportProblems(info: WasmInfo): string[] {
   return [`It imports ${names} from "${WASI_MODULE}", which WASI preview1 does not define; build it for wasm32-wasi (preview1).`];
 }
 
+/** What one run gives the job besides stdin: argv, environment, files, and the memory limit they share. */
+export interface RunContext {
+  /** argv, the program name (the job's fully-qualified name) first. */
+  args: readonly string[];
+  /** `KEY=VALUE` entries, exactly these. */
+  env: readonly string[];
+  /** The tree preopened as `/`, if the version has files. */
+  files?: FsImage;
+  /** The job's memory limit: linear memory and the tree's bytes together stay within it. */
+  memoryBytes?: number;
+}
+
+const NO_CONTEXT: RunContext = { args: [], env: [] };
+const encoder = new TextEncoder();
+
 /**
  * One WASI host, reused from job to job on one thread: `run` resets its state. The import
  * object is built once, so instantiating a job costs only the instance itself.
  */
 export class WasiHost {
   readonly imports: WebAssembly.Imports;
-  private memory: WebAssembly.Memory | undefined;
-  private cachedBuffer: ArrayBuffer | undefined;
-  private bytes: Uint8Array = EMPTY;
-  private view = new DataView(new ArrayBuffer(0));
+  private readonly mem = new GuestMemory();
+  private readonly files: WasiFiles;
   private stdin: Uint8Array = EMPTY;
   private stdinOffset = 0;
-  /** fds 0..2 closed by the job itself; fd_close on stdio is allowed, later use answers EBADF. */
-  private closed = [false, false, false];
+  private args: Uint8Array[] = [];
+  private env: Uint8Array[] = [];
   private startedAt = 0n;
 
   constructor(
     private readonly stdout: OutputSink,
     private readonly stderr: OutputSink,
   ) {
+    this.files = new WasiFiles(this.mem, {
+      readStdin: (into) => this.readStdin(into),
+      stdinLeft: () => this.stdin.length - this.stdinOffset,
+      write: (stream, chunk) => {
+        const taken = (stream === 'stdout' ? this.stdout : this.stderr).write(chunk);
+        if (taken < chunk.length) throw OUTPUT_LIMIT_REACHED;
+        return taken;
+      },
+    });
     this.imports = { [WASI_MODULE]: this.functions() };
   }
 
@@ -134,20 +135,25 @@ export class WasiHost {
    * `ahead` is an instance of `module` made earlier with these imports and never run (see instantiate);
    * `memory`, for a module that imports its memory (jobMemory.ts), the one to instantiate it with.
    */
-  run(module: WebAssembly.Module, stdin: Uint8Array, ahead?: WebAssembly.Instance, memory?: WebAssembly.Memory): WasiEnd {
-    this.reset(stdin);
+  run(
+    module: WebAssembly.Module,
+    stdin: Uint8Array,
+    ahead?: WebAssembly.Instance,
+    memory?: WebAssembly.Memory,
+    context: RunContext = NO_CONTEXT,
+  ): WasiEnd {
     try {
+      this.reset(stdin, context);
       const instance = ahead ?? this.instantiate(module, memory);
-      this.memory = instance.exports.memory as WebAssembly.Memory;
+      this.mem.attach((instance.exports.memory as WebAssembly.Memory | undefined) ?? memory);
       (instance.exports._start as () => void)();
       return { kind: 'exited', exitCode: 0, outputLimited: false };
     } catch (error) {
       return endOf(error);
     } finally {
-      this.memory = undefined;
-      this.cachedBuffer = undefined;
-      this.bytes = EMPTY;
+      this.mem.attach(undefined);
       this.stdin = EMPTY;
+      this.files.reset(undefined);
     }
   }
 
@@ -159,118 +165,46 @@ export class WasiHost {
     return new WebAssembly.Instance(module, memory ? importsWithMemory(this.imports, memory) : this.imports);
   }
 
-  private reset(stdin: Uint8Array): void {
+  private reset(stdin: Uint8Array, context: RunContext): void {
     this.stdin = stdin;
     this.stdinOffset = 0;
-    this.closed = [false, false, false];
+    this.args = context.args.map((a) => encoder.encode(a));
+    this.env = context.env.map((e) => encoder.encode(e));
     this.startedAt = process.hrtime.bigint();
+    const limit = context.memoryBytes ?? Number.POSITIVE_INFINITY;
+    // The tree's bytes and the guest's linear memory share the job's memory limit.
+    const fs = context.files ? MemFs.fromImage(context.files, (treeBytes) => treeBytes + this.mem.size <= limit) : undefined;
+    this.files.reset(fs);
   }
 
-  // ---- guest memory -------------------------------------------------------------------------
-
-  /** Refreshes the views when memory.grow replaced the buffer. */
-  private mem(): void {
-    const buffer = this.memory?.buffer;
-    if (buffer === this.cachedBuffer) return;
-    if (!buffer) throw new Error('the module did not export its memory before calling WASI');
-    this.cachedBuffer = buffer;
-    this.bytes = new Uint8Array(buffer);
-    this.view = new DataView(buffer);
+  private readStdin(into: Uint8Array): number {
+    const chunk = this.stdin.subarray(this.stdinOffset, this.stdinOffset + into.length);
+    into.set(chunk);
+    this.stdinOffset += chunk.length;
+    return chunk.length;
   }
 
-  private check(ptr: number, length: number): void {
-    if (ptr + length > this.bytes.length) throw MEMORY_FAULT;
-  }
+  // ---- arguments and environment --------------------------------------------------------------
 
-  private u32(ptr: number): number {
-    this.check(ptr, 4);
-    return this.view.getUint32(ptr, true);
-  }
-
-  private setU32(ptr: number, value: number): void {
-    this.check(ptr, 4);
-    this.view.setUint32(ptr, value, true);
-  }
-
-  private setU64(ptr: number, value: bigint): void {
-    this.check(ptr, 8);
-    this.view.setBigUint64(ptr, value, true);
-  }
-
-  private slice(ptr: number, length: number): Uint8Array {
-    this.check(ptr, length);
-    return this.bytes.subarray(ptr, ptr + length);
-  }
-
-  // ---- descriptors --------------------------------------------------------------------------
-
-  private isOpenStdio(fd: number): boolean {
-    return fd >= 0 && fd <= 2 && !this.closed[fd];
-  }
-
-  /** For calls that need a kind of descriptor we never have: `stdioErrno` for stdio, EBADF for the rest. */
-  private unsupported(fd: number, stdioErrno: Errno): Errno {
-    return this.isOpenStdio(fd) ? stdioErrno : Errno.Badf;
-  }
-
-  private sinkOf(fd: number): OutputSink | undefined {
-    if (!this.isOpenStdio(fd)) return undefined;
-    return fd === 1 ? this.stdout : fd === 2 ? this.stderr : undefined;
-  }
-
-  private fdWrite(fd: number, iovs: number, iovsLength: number, writtenPtr: number): Errno {
-    const sink = this.sinkOf(fd);
-    if (!sink) return Errno.Badf;
-    this.mem();
-    let written = 0;
-    for (let i = 0; i < iovsLength; i++) {
-      const chunk = this.slice(this.u32(iovs + i * 8), this.u32(iovs + i * 8 + 4));
-      const taken = sink.write(chunk);
-      written += taken;
-      if (taken < chunk.length) throw OUTPUT_LIMIT_REACHED;
-    }
-    this.setU32(writtenPtr, written);
+  /** args_sizes_get / environ_sizes_get: the count and the bytes of the NUL-terminated strings. */
+  private listSizes(list: Uint8Array[], countPtr: number, sizePtr: number): Errno {
+    this.mem.refresh();
+    this.mem.setU32(countPtr, list.length);
+    this.mem.setU32(sizePtr, list.reduce((sum, item) => sum + item.length + 1, 0));
     return Errno.Success;
   }
 
-  private fdRead(fd: number, iovs: number, iovsLength: number, readPtr: number): Errno {
-    // stdout and stderr are open but not readable: EBADF, as for a descriptor without the read right.
-    if (fd !== 0 || !this.isOpenStdio(fd)) return Errno.Badf;
-    this.mem();
-    let read = 0;
-    for (let i = 0; i < iovsLength && this.stdinOffset < this.stdin.length; i++) {
-      const target = this.slice(this.u32(iovs + i * 8), this.u32(iovs + i * 8 + 4));
-      const chunk = this.stdin.subarray(this.stdinOffset, this.stdinOffset + target.length);
-      target.set(chunk);
-      this.stdinOffset += chunk.length;
-      read += chunk.length;
-    }
-    this.setU32(readPtr, read);
-    return Errno.Success;
-  }
-
-  private fdFdstatGet(fd: number, ptr: number): Errno {
-    if (!this.isOpenStdio(fd)) return Errno.Badf;
-    this.mem();
-    this.check(ptr, 24);
-    this.bytes.fill(0, ptr, ptr + 24);
-    this.bytes[ptr] = Filetype.Unknown;
-    this.setU64(ptr + 8, (fd === 0 ? RIGHT_FD_READ : RIGHT_FD_WRITE) | RIGHT_POLL_FD_READWRITE);
-    return Errno.Success;
-  }
-
-  private fdFilestatGet(fd: number, ptr: number): Errno {
-    if (!this.isOpenStdio(fd)) return Errno.Badf;
-    this.mem();
-    this.check(ptr, 64);
-    this.bytes.fill(0, ptr, ptr + 64);
-    this.bytes[ptr + 16] = Filetype.Unknown;
-    return Errno.Success;
-  }
-
-  private fdClose(fd: number): Errno {
-    if (!this.isOpenStdio(fd)) return Errno.Badf;
-    this.closed[fd] = true;
+  /** args_get / environ_get: the pointers at `pointers`, the strings from `buffer` on. */
+  private listGet(list: Uint8Array[], pointers: number, buffer: number): Errno {
+    this.mem.refresh();
+    let at = buffer;
+    list.forEach((item, i) => {
+      this.mem.setU32(pointers + i * 4, at);
+      const target = this.mem.slice(at, item.length + 1);
+      target.set(item);
+      target[item.length] = 0;
+      at += item.length + 1;
+    });
     return Errno.Success;
   }
 
@@ -294,21 +228,21 @@ export class WasiHost {
   private clockTimeGet(clock: number, ptr: number): Errno {
     const time = this.now(clock);
     if (time === undefined) return Errno.Inval;
-    this.mem();
-    this.setU64(ptr, time);
+    this.mem.refresh();
+    this.mem.setU64(ptr, time);
     return Errno.Success;
   }
 
   private clockResGet(clock: number, ptr: number): Errno {
     if (this.now(clock) === undefined) return Errno.Inval;
-    this.mem();
-    this.setU64(ptr, 1000n);
+    this.mem.refresh();
+    this.mem.setU64(ptr, 1000n);
     return Errno.Success;
   }
 
   private randomGet(ptr: number, length: number): Errno {
-    this.mem();
-    randomFillSync(this.slice(ptr, length));
+    this.mem.refresh();
+    randomFillSync(this.mem.slice(ptr, length));
     return Errno.Success;
   }
 
@@ -323,9 +257,9 @@ export class WasiHost {
    */
   private pollOneoff(inPtr: number, outPtr: number, count: number, eventsPtr: number): Errno {
     if (count === 0) return Errno.Inval;
-    this.mem();
-    this.check(outPtr, count * EVENT_SIZE);
-    const input = new DataView(this.slice(inPtr, count * SUBSCRIPTION_SIZE).slice().buffer);
+    this.mem.refresh();
+    this.mem.check(outPtr, count * EVENT_SIZE);
+    const input = new DataView(this.mem.slice(inPtr, count * SUBSCRIPTION_SIZE).slice().buffer);
     const subscription = (i: number): Subscription => this.readSubscription(input, i * SUBSCRIPTION_SIZE);
     const clocksAt = [Clock.Realtime, Clock.Monotonic, Clock.ProcessCputime, Clock.ThreadCputime].map((c) => this.now(c)!);
     let hasDescriptors = false;
@@ -339,7 +273,7 @@ export class WasiHost {
       }
     }
     if (!hasDescriptors) sleepNanoseconds(soonest ?? 0n);
-    this.mem(); // a sleep cannot grow memory, but keep the invariant simple
+    this.mem.refresh(); // a sleep cannot grow memory, but keep the invariant simple
     let written = 0;
     for (let i = 0; i < count; i++) {
       const s = subscription(i);
@@ -351,7 +285,7 @@ export class WasiHost {
       }
       if (event) this.writeEvent(outPtr + written++ * EVENT_SIZE, event);
     }
-    this.setU32(eventsPtr, written);
+    this.mem.setU32(eventsPtr, written);
     return Errno.Success;
   }
 
@@ -373,73 +307,77 @@ export class WasiHost {
 
   private descriptorEvent(s: Subscription): PollEvent {
     const isRead = s.tag === 1;
-    const ready = isRead ? s.fd === 0 && this.isOpenStdio(0) : this.sinkOf(s.fd) !== undefined;
-    const nbytes = isRead && ready ? BigInt(this.stdin.length - this.stdinOffset) : 0n;
-    return { userdata: s.userdata, error: ready ? Errno.Success : Errno.Badf, type: s.tag, nbytes };
+    const state = this.files.pollReady(s.fd, isRead);
+    const ready = state?.ready ?? false;
+    return { userdata: s.userdata, error: ready ? Errno.Success : Errno.Badf, type: s.tag, nbytes: ready ? state!.nbytes : 0n };
   }
 
   private writeEvent(ptr: number, event: PollEvent): void {
-    this.bytes.fill(0, ptr, ptr + EVENT_SIZE);
-    this.view.setBigUint64(ptr, event.userdata, true);
-    this.view.setUint16(ptr + 8, event.error, true);
-    this.bytes[ptr + 10] = event.type;
-    this.view.setBigUint64(ptr + 16, event.nbytes, true);
+    this.mem.bytes.fill(0, ptr, ptr + EVENT_SIZE);
+    this.mem.setU64(ptr, event.userdata);
+    this.mem.setU16(ptr + 8, event.error);
+    this.mem.setU8(ptr + 10, event.type);
+    this.mem.setU64(ptr + 16, event.nbytes);
   }
 
   // ---- the import object ----------------------------------------------------------------------
 
   /** Every preview1 function; a bad pointer from the guest answers EFAULT instead of trapping the host. */
   private functions(): WebAssembly.ModuleImports {
-    const emptyList = (countPtr: number, sizePtr: number): Errno => {
-      this.mem();
-      this.setU32(countPtr, 0);
-      this.setU32(sizePtr, 0);
-      return Errno.Success;
-    };
-    const noDirectories = (fd: number): Errno => this.unsupported(fd, Errno.Notdir);
-    const noSockets = (fd: number): Errno => this.unsupported(fd, Errno.Notsock);
-    const notSeekable = (fd: number): Errno => this.unsupported(fd, Errno.Spipe);
+    const f = this.files;
     const implementations: Record<string, HostFunction> = {
-      args_get: () => Errno.Success,
-      args_sizes_get: emptyList,
-      environ_get: () => Errno.Success,
-      environ_sizes_get: emptyList,
+      args_get: (pointers: number, buffer: number) => this.listGet(this.args, pointers, buffer),
+      args_sizes_get: (countPtr: number, sizePtr: number) => this.listSizes(this.args, countPtr, sizePtr),
+      environ_get: (pointers: number, buffer: number) => this.listGet(this.env, pointers, buffer),
+      environ_sizes_get: (countPtr: number, sizePtr: number) => this.listSizes(this.env, countPtr, sizePtr),
       clock_res_get: (clock: number, ptr: number) => this.clockResGet(clock, ptr),
       clock_time_get: (clock: number, _precision: bigint, ptr: number) => this.clockTimeGet(clock, ptr),
-      fd_advise: notSeekable,
-      fd_allocate: notSeekable,
-      fd_close: (fd: number) => this.fdClose(fd),
-      fd_datasync: (fd: number) => this.unsupported(fd, Errno.Inval),
-      fd_fdstat_get: (fd: number, ptr: number) => this.fdFdstatGet(fd, ptr),
-      // As wasmtime: only a file's flags can change, and stdio is no file (fcntl(F_SETFL) fails with EBADF).
-      fd_fdstat_set_flags: () => Errno.Badf,
-      // As wasmtime: rights are not enforced, so dropping some is a no-op that succeeds.
-      fd_fdstat_set_rights: (fd: number) => (this.isOpenStdio(fd) ? Errno.Success : Errno.Badf),
-      fd_filestat_get: (fd: number, ptr: number) => this.fdFilestatGet(fd, ptr),
-      fd_filestat_set_size: (fd: number) => this.unsupported(fd, Errno.Inval),
-      fd_filestat_set_times: (fd: number) => this.unsupported(fd, Errno.Inval),
-      fd_pread: notSeekable,
-      // No preopened directories: libc scans fds from 3 until EBADF and finds none.
-      fd_prestat_get: () => Errno.Badf,
-      fd_prestat_dir_name: () => Errno.Badf,
-      fd_pwrite: notSeekable,
-      fd_read: (fd: number, iovs: number, count: number, ptr: number) => this.fdRead(fd, iovs, count, ptr),
-      fd_readdir: noDirectories,
-      fd_renumber: (from: number, to: number) => (this.isOpenStdio(from) && this.isOpenStdio(to) ? Errno.Notsup : Errno.Badf),
-      fd_seek: notSeekable,
-      fd_sync: (fd: number) => this.unsupported(fd, Errno.Inval),
-      fd_tell: notSeekable,
-      fd_write: (fd: number, iovs: number, count: number, ptr: number) => this.fdWrite(fd, iovs, count, ptr),
-      path_create_directory: noDirectories,
-      path_filestat_get: noDirectories,
-      path_filestat_set_times: noDirectories,
-      path_link: noDirectories,
-      path_open: noDirectories,
-      path_readlink: noDirectories,
-      path_remove_directory: noDirectories,
-      path_rename: noDirectories,
-      path_symlink: (_oldPath: number, _oldLength: number, fd: number) => noDirectories(fd),
-      path_unlink_file: noDirectories,
+      fd_advise: (fd: number, offset: bigint, length: bigint, advice: number) => f.fdAdvise(fd, offset, length, advice),
+      fd_allocate: (fd: number, offset: bigint, length: bigint) => f.fdAllocate(fd, offset, length),
+      fd_close: (fd: number) => f.fdClose(fd),
+      fd_datasync: (fd: number) => f.fdSync(fd),
+      fd_fdstat_get: (fd: number, ptr: number) => f.fdFdstatGet(fd, ptr),
+      fd_fdstat_set_flags: (fd: number, flags: number) => f.fdFdstatSetFlags(fd, flags),
+      fd_fdstat_set_rights: (fd: number, base: bigint, inheriting: bigint) => f.fdFdstatSetRights(fd, base, inheriting),
+      fd_filestat_get: (fd: number, ptr: number) => f.fdFilestatGet(fd, ptr),
+      fd_filestat_set_size: (fd: number, size: bigint) => f.fdFilestatSetSize(fd, size),
+      fd_filestat_set_times: (fd: number, atim: bigint, mtim: bigint, flags: number) => f.fdFilestatSetTimes(fd, atim, mtim, flags),
+      fd_pread: (fd: number, iovs: number, count: number, offset: bigint, ptr: number) => f.fdPread(fd, iovs, count, offset, ptr),
+      fd_prestat_get: (fd: number, ptr: number) => f.fdPrestatGet(fd, ptr),
+      fd_prestat_dir_name: (fd: number, ptr: number, length: number) => f.fdPrestatDirName(fd, ptr, length),
+      fd_pwrite: (fd: number, iovs: number, count: number, offset: bigint, ptr: number) => f.fdPwrite(fd, iovs, count, offset, ptr),
+      fd_read: (fd: number, iovs: number, count: number, ptr: number) => f.fdRead(fd, iovs, count, ptr),
+      fd_readdir: (fd: number, buffer: number, length: number, cookie: bigint, ptr: number) => f.fdReaddir(fd, buffer, length, cookie, ptr),
+      fd_renumber: (from: number, to: number) => f.fdRenumber(from, to),
+      fd_seek: (fd: number, offset: bigint, whence: number, ptr: number) => f.fdSeek(fd, offset, whence, ptr),
+      fd_sync: (fd: number) => f.fdSync(fd),
+      fd_tell: (fd: number, ptr: number) => f.fdTell(fd, ptr),
+      fd_write: (fd: number, iovs: number, count: number, ptr: number) => f.fdWrite(fd, iovs, count, ptr),
+      path_create_directory: (fd: number, ptr: number, length: number) => f.pathCreateDirectory(fd, ptr, length),
+      path_filestat_get: (fd: number, lookup: number, ptr: number, length: number, out: number) => f.pathFilestatGet(fd, lookup, ptr, length, out),
+      path_filestat_set_times: (fd: number, lookup: number, ptr: number, length: number, atim: bigint, mtim: bigint, flags: number) =>
+        f.pathFilestatSetTimes(fd, lookup, ptr, length, atim, mtim, flags),
+      path_link: (oldFd: number, lookup: number, oldPtr: number, oldLength: number, newFd: number, newPtr: number, newLength: number) =>
+        f.pathLink(oldFd, lookup, oldPtr, oldLength, newFd, newPtr, newLength),
+      path_open: (
+        fd: number,
+        lookup: number,
+        ptr: number,
+        length: number,
+        oflags: number,
+        base: bigint,
+        inheriting: bigint,
+        fdflags: number,
+        out: number,
+      ) => f.pathOpen(fd, lookup, ptr, length, oflags, base, inheriting, fdflags, out),
+      path_readlink: (fd: number, ptr: number, length: number, buffer: number, bufferLength: number, out: number) =>
+        f.pathReadlink(fd, ptr, length, buffer, bufferLength, out),
+      path_remove_directory: (fd: number, ptr: number, length: number) => f.pathRemoveDirectory(fd, ptr, length),
+      path_rename: (fd: number, oldPtr: number, oldLength: number, newFd: number, newPtr: number, newLength: number) =>
+        f.pathRename(fd, oldPtr, oldLength, newFd, newPtr, newLength),
+      path_symlink: (oldPtr: number, oldLength: number, fd: number, newPtr: number, newLength: number) =>
+        f.pathSymlink(oldPtr, oldLength, fd, newPtr, newLength),
+      path_unlink_file: (fd: number, ptr: number, length: number) => f.pathUnlinkFile(fd, ptr, length),
       poll_oneoff: (inPtr: number, outPtr: number, count: number, ptr: number) => this.pollOneoff(inPtr, outPtr, count, ptr),
       proc_exit: (code: number) => {
         throw new ProcExit(code >>> 0);
@@ -447,10 +385,10 @@ export class WasiHost {
       proc_raise: () => Errno.Nosys,
       sched_yield: () => Errno.Success,
       random_get: (ptr: number, length: number) => this.randomGet(ptr, length),
-      sock_accept: noSockets,
-      sock_recv: noSockets,
-      sock_send: noSockets,
-      sock_shutdown: noSockets,
+      sock_accept: (fd: number) => f.notSocket(fd),
+      sock_recv: (fd: number) => f.notSocket(fd),
+      sock_send: (fd: number) => f.notSocket(fd),
+      sock_shutdown: (fd: number) => f.notSocket(fd),
     };
     const imports: WebAssembly.ModuleImports = {};
     for (const [name, implementation] of Object.entries(implementations)) imports[name] = faultToErrno(implementation);
