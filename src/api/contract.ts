@@ -20,15 +20,25 @@ export const ROUTES = {
 
 /** Concrete request paths, parameters percent-encoded. */
 export const PATHS = {
-  manifest: (name: string): string => `${ROUTES.manifests}/${encodeURIComponent(name)}`,
+  manifest: (name: string): string => `${ROUTES.manifests}/${segment(name)}`,
   executables: (name: string): string => `${PATHS.manifest(name)}/executables`,
-  executable: (name: string, version: string): string => `${PATHS.manifest(name)}/executable/${encodeURIComponent(version)}`,
-  files: (name: string, version: string): string => `${PATHS.manifest(name)}/files/${encodeURIComponent(version)}`,
-  run: (name: string): string => `${ROUTES.runningJobs}/${encodeURIComponent(name)}/run`,
+  executable: (name: string, version: string): string => `${PATHS.manifest(name)}/executable/${segment(version)}`,
+  files: (name: string, version: string): string => `${PATHS.manifest(name)}/files/${segment(version)}`,
+  run: (name: string): string => `${ROUTES.runningJobs}/${segment(name)}/run`,
 } as const;
 
 /** Content type of a version's files archive (a tar, optionally gzip-compressed). */
 export const FILES_CONTENT_TYPE = 'application/x-tar';
+
+/**
+ * One path segment. `.` and `..` (also as `%2E`) are path steps to every URL parser, so they
+ * would name another route: no name or version may be one, and none is ever sent.
+ */
+function segment(value: string): string {
+  const encoded = encodeURIComponent(value);
+  if (encoded === '.' || encoded === '..') throw new Error(`'${value}' cannot be a name or version: URLs read it as a path step`);
+  return encoded;
+}
 
 /** Header names of the API, lower case as Node reports them. */
 export const HEADERS = {

@@ -87,7 +87,7 @@ const KEY_TEXT: Record<ManifestKey, KeyText> = {
     required: true,
     summary: 'Version of this build of the job (semver recommended).',
     text:
-      'Version of this build: 1-64 characters of `A-Z a-z 0-9 . _ + -`. Semantic versioning is ' +
+      'Version of this build: 1-64 characters of `A-Z a-z 0-9 . _ + -`, not `.` or `..`. Semantic versioning is ' +
       'recommended, not required. Running a job without a version runs the version of the ' +
       'manifest stored last.',
     example: 'version = "1.0.0"',

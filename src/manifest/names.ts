@@ -15,7 +15,8 @@ export const VERSION_MAX_LENGTH = 64;
  */
 export const NAME_PATTERN = '^[A-Za-z0-9_-]+$';
 export const NAMESPACE_PATTERN = '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$';
-export const VERSION_PATTERN = '^[A-Za-z0-9._+-]+$';
+/** As VERSION_RULE, and not `.` or `..` (no look-around: 0-2 dots then another character, or 3 dots). */
+export const VERSION_PATTERN = '^(\\.{0,2}[A-Za-z0-9_+-]|\\.{3})[A-Za-z0-9._+-]*$';
 
 const NAME_RULE = `name must be 1-${NAME_MAX_LENGTH} characters of A-Z a-z 0-9 _ -`;
 const NAMESPACE_RULE =
@@ -105,6 +106,10 @@ export function checkName(name: string): string | undefined {
 
 /** `undefined` when `version` is a valid version, else why not. */
 export function checkVersion(version: string): string | undefined {
+  if (version === '.' || version === '..') {
+    // In a URL these are path steps ("this folder", "the folder above"): clients resolve them away.
+    return `version must not be '.' or '..', which URLs read as path steps; use e.g. '0.1.0'`;
+  }
   return checkChars(VERSION_RULE, version, VERSION_MAX_LENGTH, isVersionChar);
 }
 

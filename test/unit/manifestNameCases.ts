@@ -39,4 +39,9 @@ export const VERSION_CASES: Case[] = [
   ['1.0 beta', "'1.0 beta' has a space"],
   ['v1/2', "has '/'"],
   ['1'.repeat(65), 'has 65 characters'],
+  ['.', "version must not be '.' or '..'"],
+  ['..', "version must not be '.' or '..'"],
+  ['...', undefined],
+  ['.1', undefined],
+  ['..1', undefined],
 ];
