@@ -18,6 +18,7 @@ export { stderrLog } from './http/log';
 export { ContentGoneError, IntegrityError, openJobStore, type JobStore } from './storage';
 
 const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_MAX_MANIFEST_BYTES = 1024 * 1024;
 /** How long close() lets aborted jobs send their 503 before it cuts the remaining connections. */
 const CLOSE_GRACE_MS = 2_000;
 
@@ -40,12 +41,19 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     log,
     maxBodyBytes: options.maxBodyBytes,
     jobMemoryBytes: options.limits.memoryBytes,
+    maxManifestBytes: Math.min(options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES, options.maxBodyBytes),
     instanceId: randomUUID(),
     version: packageVersion,
     startedAtMs: Date.now(),
     closing: false,
   };
-  const server = createAgentServer(agent, { listenHost: host, allowHosts: options.allowHosts, token: options.token });
+  const server = createAgentServer(agent, {
+    listenHost: host,
+    allowHosts: options.allowHosts,
+    allowOrigins: options.allowOrigins,
+    token: options.token,
+    connections: options.connections,
+  });
   try {
     await listen(server, host, options.port);
   } catch (error) {

@@ -8,9 +8,21 @@ import type { Duplex } from 'node:stream';
 
 import { HEADERS, ROUTES } from '../api/contract';
 import { checkFullyQualifiedName, checkVersion } from '../manifest/names';
-import { BodyTooLargeError, ClientGoneError } from './http/body';
-import { makeHostCheck, makeTokenCheck } from './http/guards';
-import { HttpError, TEXT, sendError, type Headers } from './http/respond';
+import { ClientGoneError } from './http/body';
+import { ConnectionGuard, DEFAULT_CONNECTION_LIMITS, serverTimeouts, type ConnectionLimits } from './http/connections';
+import {
+  CORS_ALLOW_HEADERS,
+  CORS_ALLOW_METHODS,
+  CORS_EXPOSE_HEADERS,
+  CORS_MAX_AGE_S,
+  FailedTokenThrottle,
+  hostHeaderCount,
+  isBearerGuess,
+  makeHostCheck,
+  makeOriginCheck,
+  makeTokenCheck,
+} from './http/guards';
+import { HttpError, TEXT, sendEmpty, sendError, type Headers } from './http/respond';
 import { Router, handlerFor, type RequestContext, type Route } from './http/router';
 import type { AgentContext } from './routes/context';
 import { ping, runningJobs, status } from './routes/monitorRoutes';
@@ -22,7 +34,10 @@ import { ContentGoneError, IntegrityError } from './storage';
 export interface ServerGuards {
   listenHost: string;
   allowHosts: readonly string[];
+  /** Origins whose web pages may use the agent (CORS); none by default. */
+  allowOrigins?: readonly string[];
   token: string | undefined;
+  connections?: Partial<ConnectionLimits>;
 }
 
 const PING_PATH = ROUTES.ping;
@@ -60,15 +75,35 @@ export function agentRoutes(agent: AgentContext): Route[] {
 export function createAgentServer(agent: AgentContext, guards: ServerGuards): Server {
   const router = new Router(agentRoutes(agent));
   const hostAccepted = makeHostCheck(guards.listenHost, guards.allowHosts);
+  const originCheck = makeOriginCheck(guards.allowOrigins ?? []);
   const tokenAccepted = guards.token === undefined ? undefined : makeTokenCheck(guards.token);
+  const throttle = new FailedTokenThrottle();
+
+  /** A wrong token is answered 401, later and later once an address keeps sending wrong ones. */
+  const refuseToken = async (req: IncomingMessage): Promise<never> => {
+    if (!isBearerGuess(req.headers.authorization)) throw tokenRefused(req.headers.authorization);
+    const address = req.socket.remoteAddress ?? '';
+    const delayMs = throttle.failed(address);
+    if (throttle.startsSlowing(address)) agent.log('warn', 'repeated wrong tokens: answers to this address are slowed down', { address });
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    throw tokenRefused(req.headers.authorization);
+  };
 
   const dispatch = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const { pathname, query, authority } = splitUrl(req.url ?? '/');
     const method = req.method ?? 'GET';
+    if (hostHeaderCount(req.rawHeaders) > 1) throw new HttpError(400, 'the request has more than one Host header; send exactly one');
     if (!hostAccepted(req.headers.host)) throw hostRefused(req.headers.host, guards.listenHost);
     if (authority !== undefined && !hostAccepted(authority)) throw hostRefused(authority, guards.listenHost);
+    const origin = originCheck(req.headers.origin, firstValue(req.headers['sec-fetch-site']));
+    if (!origin.allowed) throw new HttpError(403, origin.reason);
+    if (origin.corsOrigin !== undefined) {
+      allowCors(res, origin.corsOrigin);
+      // A preflight carries no token: it asks whether the real request may be sent.
+      if (method === 'OPTIONS') return answerPreflight(res);
+    }
     const isPing = pathname === PING_PATH && (method === 'GET' || method === 'HEAD');
-    if (tokenAccepted && !isPing && !tokenAccepted(req.headers.authorization)) throw tokenRefused(req.headers.authorization);
+    if (tokenAccepted && !isPing && !tokenAccepted(req.headers.authorization)) await refuseToken(req);
     const match = router.match(pathname);
     if (!match) throw new HttpError(404, `there is no route ${pathname}; see the agent API for its routes (e.g. GET /v1/storage/manifests)`);
     const chosen = handlerFor(match.route, method);
@@ -102,14 +137,47 @@ export function createAgentServer(agent: AgentContext, guards: ServerGuards): Se
         ms: Date.now() - startedAt,
       });
     });
-    dispatch(req, res).catch((error: unknown) => answerError(agent, req, res, error, jobHeadersFor(req, startedAt)));
+    if (connections.isLingering(req)) {
+      // A request that follows an early refusal on a closing connection: dropped unanswered.
+      req.resume();
+      return;
+    }
+    connections.watch(req, res);
+    dispatch(req, res).catch((error: unknown) => {
+      // Refused before the body was read: the client may still be sending it.
+      if (!res.headersSent) connections.lingerAfter(req, res);
+      answerError(agent, req, res, error, jobHeadersFor(req, startedAt));
+    });
   };
 
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, ...guards.connections };
   // Host is checked by the guard above, which answers a request without one with a 403 that says why.
-  const server = createServer({ requireHostHeader: false }, onRequest);
+  const server = createServer({ requireHostHeader: false, ...serverTimeouts(limits) }, onRequest);
+  const connections = new ConnectionGuard(server, limits, agent.log);
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => onRequest(req, continueWhenRead(req, res)));
   server.on('clientError', answerMalformed);
   return server;
+}
+
+/** CORS for an allowed origin: its pages may read the answers and the API's headers. */
+function allowCors(res: ServerResponse, origin: string): void {
+  res.setHeader('access-control-allow-origin', origin);
+  res.setHeader('access-control-expose-headers', CORS_EXPOSE_HEADERS);
+  res.setHeader('vary', 'Origin');
+}
+
+function answerPreflight(res: ServerResponse): void {
+  sendEmpty(res, 204, {
+    'access-control-allow-methods': CORS_ALLOW_METHODS,
+    'access-control-allow-headers': CORS_ALLOW_HEADERS,
+    // Chrome's Private Network Access: a page may reach the agent on this machine only if it says so.
+    'access-control-allow-private-network': 'true',
+    'access-control-max-age': String(CORS_MAX_AGE_S),
+  });
+}
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /**
@@ -140,7 +208,9 @@ function answerMalformed(error: Error & { code?: string }, socket: Duplex): void
   const [status, reason, message] =
     error.code === 'HPE_HEADER_OVERFLOW'
       ? [431, 'Request Header Fields Too Large', 'the request headers are larger than this agent accepts; send shorter headers']
-      : [400, 'Bad Request', `the request is not valid HTTP/1.1 (${error.code ?? error.message}); check the client that sent it`];
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'the request did not arrive in time; send it at once']
+        : [400, 'Bad Request', `the request is not valid HTTP/1.1 (${error.code ?? error.message}); check the client that sent it`];
   const body = `${message}\n`;
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${TEXT}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
@@ -159,11 +229,7 @@ function answerError(
     if (!res.writableFinished) res.destroy();
     return;
   }
-  if (error instanceof HttpError) {
-    sendError(res, error.status, error.message, { ...extraHeaders, ...error.headers });
-    if (error instanceof BodyTooLargeError) closeAfterResponse(req, res);
-    return;
-  }
+  if (error instanceof HttpError) return sendError(res, error.status, error.message, { ...extraHeaders, ...error.headers });
   if (error instanceof IntegrityError) return sendError(res, 500, `${error.message}; it was not served or run`, extraHeaders);
   if (error instanceof ContentGoneError) return sendError(res, 404, error.message, extraHeaders);
   agent.log('error', 'request failed', { method: req.method, path: req.url, error: errorText(error) });
@@ -209,14 +275,6 @@ export function versionParam(query: string): string | undefined {
     }
   }
   return undefined;
-}
-
-/**
- * After a 413 the rest of the body stays unread. The response goes out first (with
- * `Connection: close`); the connection is then ended, which stops the upload.
- */
-function closeAfterResponse(req: IncomingMessage, res: ServerResponse): void {
-  res.once('finish', () => req.socket.end());
 }
 
 function errorText(error: unknown): string {

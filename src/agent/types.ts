@@ -1,3 +1,4 @@
+import type { ConnectionLimits } from './http/connections';
 import type { JobLimits } from './runner/types';
 import type { ObjectStoreOptions } from './storage';
 
@@ -17,6 +18,12 @@ export interface AgentOptions {
   limits: JobLimits;
   /** Largest request body accepted (manifest, executable, job input). */
   maxBodyBytes: number;
+  /** Largest manifest accepted; default 1 MiB (and never more than maxBodyBytes). */
+  maxManifestBytes?: number;
+  /** Origins whose web pages may use the agent; none by default (every page is refused 403). */
+  allowOrigins?: string[];
+  /** Open connections at most, and the connection timeouts (tests shorten them). */
+  connections?: Partial<ConnectionLimits>;
   /** Jobs waiting for a worker before runs are answered 503; default 100. */
   maxQueuedJobs?: number;
   /** Bytes of input held by waiting jobs before runs are answered 503; default 256 MiB. */

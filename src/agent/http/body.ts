@@ -8,7 +8,7 @@ const EMPTY = Buffer.alloc(0);
 /** The body went over the limit: the caller answers 413 and closes the connection. */
 export class BodyTooLargeError extends HttpError {
   constructor(what: string, limit: number) {
-    super(413, `the ${what} is larger than this agent's limit of ${limit} bytes; send less, or start the agent with a higher limit`, {
+    super(413, `the ${what} is larger than this agent's limit of ${limit} bytes; send less, or start the agent with a higher ${what === 'manifest' ? '--max-manifest-bytes' : '--max-body-bytes'}`, {
       // The rest of the body is not read: the connection cannot be reused.
       connection: 'close',
     });

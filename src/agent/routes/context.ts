@@ -20,6 +20,7 @@ export interface AgentContext {
   maxBodyBytes: number;
   /** The job memory limit: a version's files must fit it, unpacked (they live in memory while it runs). */
   jobMemoryBytes: number;
+  maxManifestBytes: number;
   instanceId: string;
   version: string;
   startedAtMs: number;

@@ -15,7 +15,7 @@ export async function listManifests(agent: AgentContext, { res }: RequestContext
 }
 
 export async function storeManifest(agent: AgentContext, { req, res }: RequestContext): Promise<void> {
-  const bytes = await readBody(req, agent.maxBodyBytes, 'manifest');
+  const bytes = await readBody(req, agent.maxManifestBytes, 'manifest');
   const manifest = validManifest(bytes);
   const name = fullyQualifiedName(manifest.namespace, manifest.name);
   // The bytes as sent, not a re-serialisation: GET gives back exactly what was stored.

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startAgent, stderrLog } from '../../agent';
+import { DEFAULT_MAX_MANIFEST_BYTES, startAgent, stderrLog } from '../../agent';
+import { DEFAULT_MAX_CONNECTIONS } from '../../agent/http/connections';
+import { checkOrigin } from '../../agent/http/guards';
 import { isObjectStoreLocation } from '../../agent/storage';
 import type { AgentOptions } from '../../agent/types';
 import { DEFAULT_MAX_QUEUED_INPUT_BYTES, DEFAULT_MAX_QUEUED_JOBS, DEFAULT_MODULE_CACHE_BYTES } from '../../agent/runner/pool';
@@ -23,7 +26,9 @@ const AGENT_OPTIONS = {
   's3-endpoint': { type: 'string' },
   's3-cache': { type: 'string' },
   token: { type: 'string' },
+  'token-file': { type: 'string' },
   'allow-host': { type: 'string', multiple: true },
+  'allow-origin': { type: 'string', multiple: true },
   'job-timeout-ms': { type: 'string' },
   'job-memory-mb': { type: 'string' },
   'job-output-bytes': { type: 'string' },
@@ -31,6 +36,8 @@ const AGENT_OPTIONS = {
   'max-queued-jobs': { type: 'string' },
   'max-queued-input-mb': { type: 'string' },
   'module-cache-mb': { type: 'string' },
+  'max-manifest-bytes': { type: 'string' },
+  'max-connections': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -51,12 +58,18 @@ Options:
                         with credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION
   --s3-endpoint URL     the S3-compatible store, e.g. http://127.0.0.1:7480 (default: $AWS_ENDPOINT_URL, else AWS)
   --s3-cache DIR        this agent's cache of downloaded blobs (default: a folder per port under the data folder)
-  --token T             require \`Authorization: Bearer T\` (default: $SERVAL_AGENT_TOKEN; none if unset)
+  --token-file PATH     require \`Authorization: Bearer T\`, T read from this file (recommended)
+  --token T             the same with T given here; other users can read it in the process list
+                        (default: $SERVAL_AGENT_TOKEN; no token if neither is set)
   --allow-host NAME     also accept requests for this host name (repeatable; guards against DNS rebinding)
+  --allow-origin ORIGIN let web pages of this origin use the agent, e.g. http://localhost:3000
+                        (repeatable; pages of any other origin are refused)
   --job-timeout-ms N    time limit of one job (default ${DEFAULT_JOB_LIMITS.timeoutMs})
   --job-memory-mb N     memory limit of one job in MiB (default ${DEFAULT_JOB_LIMITS.memoryBytes / MIB})
   --job-output-bytes N  output limit of one job (default ${DEFAULT_JOB_LIMITS.outputBytes})
   --max-body-bytes N    largest request body: manifest, executable or input (default ${DEFAULT_MAX_BODY_BYTES})
+  --max-manifest-bytes N  largest manifest (default ${DEFAULT_MAX_MANIFEST_BYTES})
+  --max-connections N   open connections at most; more are answered 503 (default ${DEFAULT_MAX_CONNECTIONS})
   --max-queued-jobs N   jobs that may wait for a busy worker; more are answered 503 (default ${DEFAULT_MAX_QUEUED_JOBS})
   --max-queued-input-mb N  MiB of input that waiting jobs may hold; more is answered 503 (default ${DEFAULT_MAX_QUEUED_INPUT_BYTES / MIB})
   --module-cache-mb N   MiB of compiled executables kept for the next runs (default ${DEFAULT_MODULE_CACHE_BYTES / MIB})
@@ -97,8 +110,9 @@ function agentOptionsFrom(values: AgentValues, io: CliIo): AgentOptions {
           cacheDir: values['s3-cache'] === undefined ? defaultS3CacheDir(io.env, values['s3-endpoint'], storage, port) : path.resolve(io.cwd, values['s3-cache']),
         }
       : undefined,
-    token: values.token ?? (io.env.SERVAL_AGENT_TOKEN || undefined),
+    token: tokenFrom(values, io),
     allowHosts: values['allow-host'] ?? [],
+    allowOrigins: (values['allow-origin'] ?? []).map(checkedOrigin),
     limits: {
       timeoutMs: number('job-timeout-ms', 1, 24 * 3600 * 1000) ?? DEFAULT_JOB_LIMITS.timeoutMs,
       memoryBytes: memoryMb === undefined ? DEFAULT_JOB_LIMITS.memoryBytes : memoryMb * MIB,
@@ -108,7 +122,48 @@ function agentOptionsFrom(values: AgentValues, io: CliIo): AgentOptions {
     maxQueuedJobs: number('max-queued-jobs', 0, 1_000_000),
     maxQueuedInputBytes: mebibytes(number('max-queued-input-mb', 0, 1024 * 1024)),
     moduleCacheBytes: mebibytes(number('module-cache-mb', 0, 1024 * 1024)),
+    maxManifestBytes: number('max-manifest-bytes', 1, 2 ** 32),
+    connections: { maxConnections: number('max-connections', 1, 1_000_000) ?? DEFAULT_MAX_CONNECTIONS },
   };
+}
+
+/**
+ * The token from --token, --token-file or $SERVAL_AGENT_TOKEN. An empty one is refused: the agent
+ * would start and then refuse every request, which looks like a broken agent.
+ */
+function tokenFrom(values: AgentValues, io: CliIo): string | undefined {
+  if (values.token !== undefined && values['token-file'] !== undefined) {
+    throw new UsageError('give the token with --token or --token-file, not both', 'agent');
+  }
+  if (values.token !== undefined) {
+    if (values.token.trim() === '') {
+      throw new UsageError('--token is empty; give a token, or leave --token out to run the agent without one', 'agent');
+    }
+    return values.token;
+  }
+  if (values['token-file'] !== undefined) return tokenFromFile(path.resolve(io.cwd, values['token-file']));
+  return io.env.SERVAL_AGENT_TOKEN || undefined;
+}
+
+/** The file's content without surrounding white space (editors and `echo` add a line break). */
+function tokenFromFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be read (permissions)' : `cannot be read (${code ?? String(error)})`;
+    throw new CliError(`the token file ${file} given with --token-file ${why}`);
+  }
+  const token = text.trim();
+  if (token === '') throw new CliError(`the token file ${file} given with --token-file is empty; write the token into it`);
+  return token;
+}
+
+function checkedOrigin(origin: string): string {
+  const problem = checkOrigin(origin);
+  if (problem !== undefined) throw new UsageError(`--allow-origin: ${problem}`, 'agent');
+  return origin;
 }
 
 function mebibytes(value: number | undefined): number | undefined {
