@@ -210,10 +210,18 @@ export class JobRunner {
     const slot = this.idle.pop();
     if (slot) return this.dispatch(slot, task);
     const queuedAt = performance.now();
-    task.queueTimer = setTimeout(() => {
+    const waitLimit = Math.min(this.limits.timeoutMs, LONGEST_TIMER_MS);
+    const onWaitedTooLong = (): void => {
+      // Waiting for a thread to start (the first jobs, or a replacement after a time-out) is the
+      // pool's own delay, not overload: the job waits on.
+      if (this.workerStarting()) {
+        task.queueTimer = setTimeout(onWaitedTooLong, waitLimit);
+        return;
+      }
       this.dequeue(task);
       this.settle(task, () => task.reject(new QueueTimeoutError(performance.now() - queuedAt, this.retryAfterS())));
-    }, Math.min(this.limits.timeoutMs, LONGEST_TIMER_MS));
+    };
+    task.queueTimer = setTimeout(onWaitedTooLong, waitLimit);
     this.queue.push(task);
     this.queuedInputBytes += task.stdin.byteLength;
   }
@@ -237,6 +245,11 @@ export class JobRunner {
     clearTimeout(task.queueTimer);
     task.queueTimer = undefined;
     this.queuedInputBytes -= task.stdin.byteLength;
+  }
+
+  private workerStarting(): boolean {
+    for (const slot of this.slots) if (!slot.started && !slot.retired) return true;
+    return false;
   }
 
   /** Seconds until the running job that started first reaches its time limit: a worker is free by then. */
