@@ -18,7 +18,7 @@ import {
 } from './errors';
 import { sriOf } from './integrity';
 import { normaliseManifestNames } from './manifestNames';
-import { HEADERS, PATHS, ROUTES, type AgentStatus, type ExecutableInfo, type JobLimit, type RunningJob } from '../api/contract';
+import { FILES_CONTENT_TYPE, HEADERS, PATHS, ROUTES, type AgentStatus, type ExecutableInfo, type JobLimit, type RunningJob } from '../api/contract';
 import { type AnswerHeaders, type HttpAnswer, HttpTransport } from './transport';
 import type { RunResult } from './types';
 
@@ -43,6 +43,13 @@ export interface CallOptions {
 export interface VersionOptions extends CallOptions {
   /** A stored version; default: the version of the manifest stored last. */
   version?: string;
+}
+
+export interface RunOptions extends VersionOptions {
+  /** Arguments after argv[0] (which is the job's name); when given, they replace the manifest's `args`. */
+  args?: readonly string[];
+  /** Environment entries over the manifest's `[env]`: `{ KEY: 'value' }` or `['KEY=value']`, in order. */
+  env?: Readonly<Record<string, string>> | readonly string[];
 }
 
 export interface PutExecutableOptions extends CallOptions {
@@ -156,6 +163,19 @@ export class AgentClient {
     return stored;
   }
 
+  /**
+   * Uploads the files archive of one version (a tar, e.g. from packFilesFolder) and checks the
+   * integrity the agent answers. Resolves to that integrity.
+   */
+  async putFiles(name: string, version: string, archive: Uint8Array, call?: CallOptions): Promise<string> {
+    const headers = { 'content-type': FILES_CONTENT_TYPE };
+    const answer = await this.expect(201, PATHS.files(name, version), { method: 'PUT', body: archive, headers, call });
+    const stored = decoder.decode(answer.body).trim();
+    const integrity = sriOf(archive);
+    if (stored !== integrity) throw new IntegrityMismatchError(integrity, stored);
+    return stored;
+  }
+
   /** The `.wasm` bytes of one version, checked against the `Serval-Integrity` the agent sends. */
   async getExecutable(name: string, version: string, call?: CallOptions): Promise<Uint8Array> {
     const answer = await this.expect(200, PATHS.executable(name, version), { call });
@@ -175,9 +195,9 @@ export class AgentClient {
    * Runs a job with `input` as its stdin. Every outcome of the job, time limit included, is a
    * RunResult (see the file comment); errors mean the job could not be run.
    */
-  async run(name: string, input: Uint8Array | string, options?: VersionOptions): Promise<RunResult> {
+  async run(name: string, input: Uint8Array | string, options?: RunOptions): Promise<RunResult> {
     const body = typeof input === 'string' ? new TextEncoder().encode(input) : input;
-    const path = PATHS.run(name) + versionQuery(options?.version);
+    const path = PATHS.run(name) + runQuery(options);
     const headers = { 'content-type': 'application/octet-stream' };
     const answer = await this.request(path, { method: 'POST', body, headers, call: options, noDefaultTimeout: true });
     if (answer.status === 200 || isJobTimeout(answer)) return runResultOf(answer);
@@ -228,6 +248,17 @@ function checkedBaseUrl(url: string): string {
     throw new AgentClientError(`"${url}" is not an agent URL: it must start with http:// or https://`);
   }
   return parsed.href.replace(/\/+$/, '');
+}
+
+/** `?version=V&arg=A&env=K%3DV`: every value percent-encoded UTF-8, in the order given. */
+function runQuery(options: RunOptions | undefined): string {
+  const env = options?.env === undefined ? [] : Array.isArray(options.env) ? options.env : Object.entries(options.env).map(([k, v]) => `${k}=${v}`);
+  const pairs = [
+    ...(options?.version === undefined ? [] : [`version=${encodeURIComponent(options.version)}`]),
+    ...(options?.args ?? []).map((arg) => `arg=${encodeURIComponent(arg)}`),
+    ...env.map((entry) => `env=${encodeURIComponent(entry as string)}`),
+  ];
+  return pairs.length === 0 ? '' : `?${pairs.join('&')}`;
 }
 
 function versionQuery(version: string | undefined): string {

@@ -213,6 +213,38 @@ describe('serval CLI end to end: agent, store, run', function () {
     assert.match(ping.stdout, new RegExp(`^pong from ${agent.url} in \\d+ ms\n$`));
   });
 
+  it('stores a manifest with a files folder, and runs it with --arg, --env and everything after --', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'serval-cli-files-'));
+    try {
+      await copyFile(path.join(REPO, 'test/fixtures/wasi-programs/files.wasm'), path.join(folder, 'files.wasm'));
+      await writeFile(
+        path.join(folder, 'manifest.toml'),
+        'name = "files"\nnamespace = "test.cli"\nversion = "1.0.0"\nbinary = "files.wasm"\ndescription = "d"\nfiles = "data"\n',
+      );
+      const { mkdir, symlink } = await import('node:fs/promises');
+      await mkdir(path.join(folder, 'data', 'sub'), { recursive: true });
+      await writeFile(path.join(folder, 'data', 'hello.txt'), 'hello files');
+      await writeFile(path.join(folder, 'data', 'sub', 'nested.txt'), 'nested');
+      await symlink('hello.txt', path.join(folder, 'data', 'link-to-hello'));
+      const stored = await withAgent(['store', path.join(folder, 'manifest.toml')]);
+      assert.equal(stored.code, 0, stored.stderr);
+      assert.match(stored.stdout, /^stored test\.cli\.files 1\.0\.0 sha256-\S+ files sha256-\S+\n$/);
+      const run = await serval(['run', 'test.cli.files', '--agent', agent.url, '--arg', 'one', '--env', 'A=1', '--', '--two', 'three']);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /^argv\[0\]=test\.cli\.files\nargv\[1\]=one\nargv\[2\]=--two\nargv\[3\]=three\nenv A=1\nlist \/: hello\.txt link-to-hello sub\n/);
+      assert.match(run.stdout, /read link-to-hello: hello files\n/);
+      const badEnv = await serval(['run', 'test.cli.files', '--agent', agent.url, '--env', 'NOVALUE']);
+      assert.equal(badEnv.code, 2);
+      assert.match(badEnv.stderr, /--env takes KEY=VALUE/);
+      await rm(path.join(folder, 'data'), { recursive: true });
+      const missing = await withAgent(['store', path.join(folder, 'manifest.toml')]);
+      assert.equal(missing.code, 5);
+      assert.match(missing.stderr, /its files folder "data" does not exist/);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
   it('exits 4 for a job that does not exist', async () => {
     const { code, stderr } = await withAgent(['run', 'sh.serval.nothing'], '');
     assert.equal(code, 4);

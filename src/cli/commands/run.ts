@@ -3,10 +3,16 @@ import * as path from 'node:path';
 import type { RunResult } from '../../client/types';
 import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, clientFrom, parseCommandArgs, requiredPositional } from '../args';
 import type { Command } from '../command';
+import { UsageError } from '../errors';
 import { EXIT } from '../exitCodes';
 import { readAll, writeFully, type CliIo } from '../io';
 
-const RUN_OPTIONS = { ...CLIENT_OPTIONS, version: { type: 'string' } } as const;
+const RUN_OPTIONS = {
+  ...CLIENT_OPTIONS,
+  version: { type: 'string' },
+  arg: { type: 'string', multiple: true },
+  env: { type: 'string', multiple: true },
+} as const;
 
 export const runCommand: Command = {
   name: 'run',
@@ -18,23 +24,45 @@ Runs the job NAME (fully-qualified, e.g. sh.serval.loudify) with the file INPUT 
 Exits with the job's exit code; when it is not 0 the job's stderr is printed on stderr and OUTPUT
 is left untouched.
 
+The job's argv[0] is NAME; its arguments follow, from --arg (repeatable) and everything after
+--, in order (they replace the manifest's \`args\` when given). Its environment is exactly the
+manifest's [env] with each --env KEY=VALUE over it (never this shell's environment).
+
 Options:
-  --version V   run this stored version (default: the version of the manifest stored last)
+  --version V      run this stored version (default: the version of the manifest stored last)
+  --arg A          an argument for the job (repeatable, in order)
+  --env KEY=VALUE  an environment variable for the job (repeatable)
 ${CLIENT_OPTIONS_HELP}
 
-Example:
-  echo hello | serval run sh.serval.loudify        # HELLO`,
+Examples:
+  echo hello | serval run sh.serval.loudify        # HELLO
+  serval run sh.serval.grep in.txt --arg=-i --env LANG=fr -- pattern`,
 
   async run(args, { io, signal }) {
-    const { values, positionals } = parseCommandArgs('run', args, RUN_OPTIONS, 3);
+    const dashDash = args.indexOf('--');
+    const own = dashDash < 0 ? args : args.slice(0, dashDash);
+    const jobArgs = dashDash < 0 ? [] : args.slice(dashDash + 1);
+    const { values, positionals } = parseCommandArgs('run', own, RUN_OPTIONS, 3);
     const name = requiredPositional(positionals[0], 'the job NAME, e.g. sh.serval.loudify', 'run');
     const [, inputFile, outputFile] = positionals;
+    const env = (values.env ?? []).map((entry) => checkedEnv(entry));
+    const runArgs = [...(values.arg ?? []), ...jobArgs];
     const client = clientFrom(values, io);
     const input = await readInput(inputFile, io);
-    const result = await client.run(name, input, { version: values.version, signal });
+    const result = await client.run(name, input, {
+      version: values.version,
+      args: runArgs.length > 0 ? runArgs : undefined,
+      env,
+      signal,
+    });
     return report(result, outputFile, io);
   },
 };
+
+function checkedEnv(entry: string): string {
+  if (entry.indexOf('=') <= 0) throw new UsageError(`--env takes KEY=VALUE with a non-empty KEY, not "${entry}"`, 'run');
+  return entry;
+}
 
 async function readInput(file: string | undefined, io: CliIo): Promise<Uint8Array> {
   if (file !== undefined && file !== '-') return readFile(path.resolve(io.cwd, file));

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { BadRequestError } from '../../client/errors';
+import { FilesFolderError, packFilesFolder } from '../../files/folder';
 import { checkManifest, fullyQualifiedName } from '../../manifest';
 import type { Manifest, Problem } from '../../manifest/types';
 import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, clientFrom, parseCommandArgs, requiredPositional } from '../args';
@@ -15,8 +16,9 @@ export const storeCommand: Command = {
   help: `Usage: serval store MANIFEST [options]
 
 Checks MANIFEST (a manifest.toml) and prints its problems as file:line:col: message. When it has no
-error, uploads it, then the .wasm its \`binary\` names (relative to the manifest's folder), and prints
-the job's fully-qualified name, version and integrity.
+error, uploads it, then the .wasm its \`binary\` names (relative to the manifest's folder), then, when
+it names a \`files\` folder, that folder as a tar archive (the job sees it as /). Prints the job's
+fully-qualified name, version and integrity.
 
 Options:
 ${CLIENT_OPTIONS_HELP}`,
@@ -30,15 +32,21 @@ ${CLIENT_OPTIONS_HELP}`,
     const manifest = await checkedManifest(manifestFile, text.replace(/^\uFEFF/, ''), io);
     const binaryPath = path.resolve(path.dirname(manifestPath), manifest.binary);
     const bytes = await readBinary(manifestFile, manifest.binary, binaryPath);
+    const files = manifest.files === undefined ? undefined : await packedFiles(manifestFile, manifest.files, path.dirname(manifestPath));
 
     const client = clientFrom(values, io);
     const name = fullyQualifiedName(manifest.namespace, manifest.name);
     await refusalIsInvalid(`${manifestFile}: the agent refused the manifest`, client.storeManifest(text, { signal }));
+    // Files before the executable: the version becomes runnable (and the default) only once both are there.
+    const filesIntegrity = files
+      ? await refusalIsInvalid(`${manifestFile}: the agent refused the files of "${manifest.files}"`, client.putFiles(name, manifest.version, files, { signal }))
+      : undefined;
     const integrity = await refusalIsInvalid(
       `${binaryPath}: the agent refused the executable`,
       client.putExecutable(name, manifest.version, bytes, { signal }),
     );
-    await writeFully(io.stdout, `stored ${name} ${manifest.version} ${integrity}\n`);
+    const filesNote = filesIntegrity ? ` files ${filesIntegrity}` : '';
+    await writeFully(io.stdout, `stored ${name} ${manifest.version} ${integrity}${filesNote}\n`);
     return EXIT.ok;
   },
 };
@@ -70,6 +78,19 @@ async function readBinary(manifestFile: string, binary: string, binaryPath: stri
       `${manifestFile}: its binary "${binary}" ${reason} (${binaryPath}): build it first, or fix \`binary\``,
       EXIT.invalidManifest,
     );
+  }
+}
+
+/** The manifest's files folder as a tar; checked before anything is uploaded. */
+async function packedFiles(manifestFile: string, files: string, manifestDir: string): Promise<Uint8Array> {
+  const folder = path.resolve(manifestDir, files);
+  try {
+    return await packFilesFolder(folder);
+  } catch (error) {
+    if (error instanceof FilesFolderError) {
+      throw new CliError(`${manifestFile}: its files folder "${files}" ${error.message} (${folder})`, EXIT.invalidManifest);
+    }
+    throw error;
   }
 }
 
