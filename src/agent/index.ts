@@ -8,6 +8,7 @@ import { version as packageVersion } from '../../package.json';
 import { stderrLog } from './http/log';
 import type { AgentContext } from './routes/context';
 import { JobBook } from './routes/jobBook';
+import { loadExtensions } from './runner/extensions';
 import { JobRunner } from './runner/pool';
 import { createAgentServer } from './server';
 import { LocalJobStore, openJobStore } from './storage';
@@ -26,6 +27,9 @@ const CLOSE_GRACE_MS = 2_000;
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const log = options.log ?? stderrLog();
   const host = options.host || DEFAULT_HOST;
+  // Loaded first: a broken extension stops the agent before it holds its store.
+  const extensions = options.extensionsDir ? await loadExtensions(options.extensionsDir, options.limits.memoryBytes) : new Map();
+  if (options.extensionsDir) log('info', 'extensions loaded', { dir: options.extensionsDir, names: [...extensions.keys()] });
   const storage = await openJobStore(options.storageDir, log, options.objectStore);
   const runner = new JobRunner({
     limits: options.limits,
@@ -41,6 +45,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     log,
     maxBodyBytes: options.maxBodyBytes,
     jobMemoryBytes: options.limits.memoryBytes,
+    extensions,
     maxManifestBytes: Math.min(options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES, options.maxBodyBytes),
     instanceId: randomUUID(),
     version: packageVersion,

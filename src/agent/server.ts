@@ -25,7 +25,7 @@ import {
 import { HttpError, TEXT, sendEmpty, sendError, type Headers } from './http/respond';
 import { Router, handlerFor, type RequestContext, type Route } from './http/router';
 import type { AgentContext } from './routes/context';
-import { ping, runningJobs, status } from './routes/monitorRoutes';
+import { listExtensions, ping, runningJobs, status } from './routes/monitorRoutes';
 import { runJob } from './routes/runRoute';
 import * as storage from './routes/storageRoutes';
 import { getFiles, putFiles } from './routes/filesRoutes';
@@ -69,6 +69,7 @@ export function agentRoutes(agent: AgentContext): Route[] {
       },
     },
     { pattern: ROUTES.files, handlers: { GET: bind(getFiles), PUT: bind(putFiles) } },
+    { pattern: ROUTES.extensions, handlers: { GET: bind(listExtensions) } },
   ];
 }
 

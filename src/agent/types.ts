@@ -32,6 +32,8 @@ export interface AgentOptions {
   moduleCacheBytes?: number;
   /** Worker threads running jobs; default: number of CPUs. */
   workers?: number;
+  /** A folder whose `*.wasm` files are extensions jobs may link (named by file stem); default none. */
+  extensionsDir?: string;
   /** Structured log sink; default: JSON lines on stderr. */
   log?: AgentLog;
 }

@@ -125,7 +125,7 @@ describe('JobRunner', function () {
       const runner = runnerWith();
       assert.match(await messageOf(runner, buildWat('no-start')), /does not export a "_start" function/);
       assert.match(await messageOf(runner, buildWat('no-memory')), /does not export its memory/);
-      assert.match(await messageOf(runner, buildWat('unknown-import')), /imports env\.foo, which the agent does not provide/);
+      assert.match(await messageOf(runner, buildWat('unknown-import')), /extension "env" declaration missing: the job imports from "env"/);
       assert.match(await messageOf(runner, buildWat('big-initial-memory')), /256\.06 MiB of initial memory, more than the memory limit of 256 MiB/);
       assert.match(await messageOf(runner, new TextEncoder().encode('#!/bin/sh\necho hi\n')), /^Not a WebAssembly module: it does not start with \\0asm/);
       const hello = await buildWat('hello');

@@ -1,4 +1,5 @@
 /** What every route handler works with: one per agent. */
+import type { Extension } from '../runner/extensions';
 import type { JobOutcome, JobRequest } from '../runner/types';
 import type { JobStore } from '../storage';
 import type { AgentLog } from '../types';
@@ -18,6 +19,8 @@ export interface AgentContext {
   jobs: JobBook;
   log: AgentLog;
   maxBodyBytes: number;
+  /** The extensions jobs may link, by name (`serval agent --extensions`). */
+  extensions: ReadonlyMap<string, Extension>;
   /** The job memory limit: a version's files must fit it, unpacked (they live in memory while it runs). */
   jobMemoryBytes: number;
   maxManifestBytes: number;

@@ -1,5 +1,5 @@
-/** GET /monitor/ping, GET /monitor/status, GET /v1/jobs. */
-import type { AgentStatus } from '../../api/contract';
+/** GET /monitor/ping, GET /monitor/status, GET /v1/jobs, GET /v1/extensions. */
+import type { AgentStatus, ExtensionInfo } from '../../api/contract';
 import type { RequestContext } from '../http/router';
 import { sendJson, sendText } from '../http/respond';
 import type { AgentContext } from './context';
@@ -23,4 +23,10 @@ export async function status(agent: AgentContext, { res }: RequestContext): Prom
 
 export function runningJobs(agent: AgentContext, { res }: RequestContext): void {
   sendJson(res, 200, agent.jobs.list());
+}
+
+/** The extensions jobs may link on this agent, by name. */
+export function listExtensions(agent: AgentContext, { res }: RequestContext): void {
+  const body: ExtensionInfo[] = [...agent.extensions.values()].map((extension) => extension.info);
+  sendJson(res, 200, body);
 }

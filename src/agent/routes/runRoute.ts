@@ -57,7 +57,8 @@ export async function runJob(agent: AgentContext, { req, res, name, version }: R
 
   let response: JobResponse | undefined;
   try {
-    const outcome = await agent.runner.run({ key: info.integrity, loadBytes, stdin, args, env, files, signal: ticket.controller.signal });
+    const extensions = { declared: setup.requiredExtensions, available: agent.extensions };
+    const outcome = await agent.runner.run({ key: info.integrity, loadBytes, stdin, args, env, files, extensions, signal: ticket.controller.signal });
     response = integrityFailed ? integrityResponse(name, chosenVersion) : outcomeResponse(outcome);
   } catch (error) {
     response = failureResponse(agent, ticket, error, integrityFailed, name, chosenVersion);

@@ -14,6 +14,11 @@ export class GuestMemory {
   bytes: Uint8Array = EMPTY;
   view = new DataView(new ArrayBuffer(0));
 
+  /** The memory attached now (the job's, or an extension's during its WASI call). */
+  get current(): WebAssembly.Memory | undefined {
+    return this.memory;
+  }
+
   attach(memory: WebAssembly.Memory | undefined): void {
     this.memory = memory;
     this.cachedBuffer = undefined;

@@ -59,7 +59,7 @@ function run(job: ChannelJob): WasiEnd {
   const instance = ahead?.moduleId === job.moduleId ? ahead.instance : undefined;
   ahead = undefined;
   const memory = instance || !kept.memory ? undefined : memories.take(job.moduleId, kept.memory);
-  const runContext = { ...decodeRunContext(context), files: message?.files, memoryBytes: setup.memoryBytes };
+  const runContext = { ...decodeRunContext(context), files: message?.files, extensions: message?.extensions, memoryBytes: setup.memoryBytes };
   return host.run(kept.module, stdin, instance, memory, runContext);
 }
 

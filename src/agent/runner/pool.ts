@@ -17,6 +17,7 @@ import { QueueFullError, QueueTimeoutError } from './overload';
 import { createJobChannelBuffer, JobChannel } from './jobChannel';
 import { type PreparedModule, prepareJobModule } from './prepare';
 import type { MemoryShape } from './jobMemory';
+import { chooseExtensions, type LinkedExtension } from './extensions';
 import type { FsImage } from './memfs';
 import { encodeRunContext, type JobMessage, type WorkerSetup } from './protocol';
 import { createSharedOutput, readSharedOutput, resetSharedOutput } from './sharedOutput';
@@ -54,7 +55,16 @@ export const DEFAULT_MAX_QUEUED_INPUT_BYTES = 256 * 1024 * 1024;
 
 /** A compiled module and the number workers know it by, or why it cannot run. */
 type CompiledModule =
-  | { ok: true; id: number; module: WebAssembly.Module; instantiateAhead: boolean; bytes: number; memory?: MemoryShape }
+  | {
+      ok: true;
+      id: number;
+      module: WebAssembly.Module;
+      instantiateAhead: boolean;
+      bytes: number;
+      memory?: MemoryShape;
+      /** Import modules besides WASI: extensions each run links (none for most jobs). */
+      extensionImports: string[];
+    }
   | { ok: false; message: string };
 
 /** A job handed to a worker, or waiting for one. */
@@ -64,6 +74,7 @@ interface Task {
   /** argv and environment, encoded for the channel. */
   context: Uint8Array;
   files?: FsImage;
+  extensions?: LinkedExtension[];
   signal?: AbortSignal;
   onAbort?: () => void;
   resolve(outcome: JobOutcome): void;
@@ -147,13 +158,16 @@ export class JobRunner {
     const preparedAt = performance.now();
     const prepared = await this.prepare(job);
     if (!prepared.ok) return { kind: 'not-runnable', message: prepared.message, durationMs: performance.now() - preparedAt };
+    const extensions = chooseExtensions(prepared.extensionImports, job.extensions);
+    if (!extensions.ok) return { kind: 'not-runnable', message: extensions.message, durationMs: performance.now() - preparedAt };
     this.throwIfClosed();
     job.signal?.throwIfAborted();
     if (this.startFailure) throw new Error(this.startFailure);
     this.checkRoom(job.stdin.byteLength);
     return new Promise<JobOutcome>((resolve, reject) => {
       const context = encodeRunContext(job.args ?? [], job.env ?? []);
-      this.enqueue({ module: prepared, stdin: job.stdin, context, files: job.files, signal: job.signal, resolve, reject, startedAt: 0 });
+      const linked = extensions.linked.length > 0 ? extensions.linked : undefined;
+      this.enqueue({ module: prepared, stdin: job.stdin, context, files: job.files, extensions: linked, signal: job.signal, resolve, reject, startedAt: 0 });
     });
   }
 
@@ -196,8 +210,10 @@ export class JobRunner {
 
   private numbered(prepared: PreparedModule): CompiledModule {
     if (!prepared.ok) return prepared;
-    const { module, bytes, memory } = prepared;
-    return { ok: true, id: this.nextModuleId++, module, instantiateAhead: !prepared.hasStartSection, bytes, memory };
+    const { module, bytes, memory, extensionImports } = prepared;
+    // A module that links extensions cannot be instantiated ahead: its imports come with each run.
+    const instantiateAhead = !prepared.hasStartSection && extensionImports.length === 0;
+    return { ok: true, id: this.nextModuleId++, module, instantiateAhead, bytes, memory, extensionImports };
   }
 
   // ---- scheduling -------------------------------------------------------------------------
@@ -291,6 +307,7 @@ export class JobRunner {
       message = { ...message, stdin: new Uint8Array(task.stdin), context: task.context };
     }
     if (task.files) message = { ...message, files: task.files };
+    if (task.extensions) message = { ...message, extensions: task.extensions };
     return message;
   }
 

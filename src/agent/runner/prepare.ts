@@ -5,7 +5,8 @@
  * Every refusal is a sentence for the job's owner.
  */
 import { stripCustomSections } from '../../wasm/customSections';
-import { inspectWasm, WASM_PAGE_BYTES, wasiCommandProblems, WasmFormatError } from '../../wasm/inspect';
+import { inspectWasm, WASI_MODULE, WASM_PAGE_BYTES, wasiCommandProblems, WasmFormatError } from '../../wasm/inspect';
+import { extensionImports } from './extensions';
 import { capMemory } from '../../wasm/memoryCap';
 import { importMemory } from '../../wasm/memoryImport';
 import { MEMORY_IMPORT, type MemoryShape, rememberMemoryShape } from './jobMemory';
@@ -21,6 +22,8 @@ export type PreparedModule =
       bytes: number;
       /** The memory each instance must be given (it imports it); undefined: it defines its own. */
       memory?: MemoryShape;
+      /** Modules it imports from besides WASI: the extensions each run must link (extensions.ts). */
+      extensionImports: string[];
     }
   | { ok: false; message: string };
 
@@ -30,7 +33,10 @@ const WASM_HEADER_BYTES = 8;
 export async function prepareJobModule(bytes: Uint8Array, memoryLimitBytes: number): Promise<PreparedModule> {
   try {
     const info = inspectWasm(bytes);
-    const problems = [...wasiCommandProblems(info), ...wasiImportProblems(info)];
+    // Imports from other modules are extensions: whether a run may link them is its manifest's and
+    // agent's business (chooseExtensions), not the module's.
+    const wasiOnly = { ...info, imports: info.imports.filter((i) => i.module === WASI_MODULE) };
+    const problems = [...wasiCommandProblems(wasiOnly), ...wasiImportProblems(info)];
     if (problems.length > 0) return { ok: false, message: problems.join(' ') };
     const capped = capMemory(stripCustomSections(bytes), Math.floor(memoryLimitBytes / WASM_PAGE_BYTES));
     if (!capped.ok) return { ok: false, message: capped.problem };
@@ -38,7 +44,14 @@ export async function prepareJobModule(bytes: Uint8Array, memoryLimitBytes: numb
     const runnable = imported?.bytes ?? capped.bytes;
     const module = await WebAssembly.compile(runnable);
     if (imported) rememberMemoryShape(module, imported.shape);
-    return { ok: true, module, hasStartSection: hasStartSection(runnable), bytes: runnable.byteLength, ...(imported && { memory: imported.shape }) };
+    return {
+      ok: true,
+      module,
+      hasStartSection: hasStartSection(runnable),
+      bytes: runnable.byteLength,
+      extensionImports: extensionImports(info.imports),
+      ...(imported && { memory: imported.shape }),
+    };
   } catch (error) {
     if (error instanceof WasmFormatError) return { ok: false, message: capitalize(error.message) };
     if (error instanceof WebAssembly.CompileError) {

@@ -3,6 +3,7 @@
  * (jobChannel.ts).
  */
 import type { MemoryShape } from './jobMemory';
+import type { LinkedExtension } from './extensions';
 import type { FsImage } from './memfs';
 
 /** Given to each worker once, as workerData. */
@@ -29,6 +30,8 @@ export interface JobMessage {
   context?: Uint8Array;
   /** The version's files, preopened as `/` for this run (their bytes in shared memory: no copy). */
   files?: FsImage;
+  /** Extensions this run links (compiled modules; instances are made per run). */
+  extensions?: LinkedExtension[];
 }
 
 const encoder = new TextEncoder();

@@ -1,3 +1,4 @@
+import type { ExtensionChoice } from './extensions';
 import type { FsImage } from './memfs';
 
 /** Limits of one job. Hitting one ends that job only. */
@@ -48,5 +49,7 @@ export interface JobRequest {
   env?: readonly string[];
   /** The version's files, preopened as `/`. */
   files?: FsImage;
+  /** The extensions this run may link (declared by its manifest, loaded by the agent). */
+  extensions?: ExtensionChoice;
   signal?: AbortSignal;
 }

@@ -13,6 +13,7 @@
 import { randomFillSync } from 'node:crypto';
 import { WASI_MODULE, type WasmInfo } from '../../wasm/inspect';
 import { GuestMemory, MEMORY_FAULT } from './guestMemory';
+import type { LinkedExtension } from './extensions';
 import { importsWithMemory } from './jobMemory';
 import { type FsImage, MemFs } from './memfs';
 import { Errno, WasiFiles } from './wasiFiles';
@@ -95,6 +96,8 @@ export interface RunContext {
   files?: FsImage;
   /** The job's memory limit: linear memory and the tree's bytes together stay within it. */
   memoryBytes?: number;
+  /** Extensions to instantiate for this run and link by their names (extensions.ts). */
+  extensions?: readonly LinkedExtension[];
 }
 
 const NO_CONTEXT: RunContext = { args: [], env: [] };
@@ -144,7 +147,8 @@ export class WasiHost {
   ): WasiEnd {
     try {
       this.reset(stdin, context);
-      const instance = ahead ?? this.instantiate(module, memory);
+      const linked = context.extensions ? this.instantiateExtensions(context.extensions) : undefined;
+      const instance = ahead ?? this.instantiate(module, memory, linked);
       this.mem.attach((instance.exports.memory as WebAssembly.Memory | undefined) ?? memory);
       (instance.exports._start as () => void)();
       return { kind: 'exited', exitCode: 0, outputLimited: false };
@@ -161,8 +165,42 @@ export class WasiHost {
    * A fresh instance for one run. Only for modules without a start section: it runs no guest code,
    * so it can be made before the job it is for.
    */
-  instantiate(module: WebAssembly.Module, memory?: WebAssembly.Memory): WebAssembly.Instance {
-    return new WebAssembly.Instance(module, memory ? importsWithMemory(this.imports, memory) : this.imports);
+  instantiate(module: WebAssembly.Module, memory?: WebAssembly.Memory, linked?: WebAssembly.Imports): WebAssembly.Instance {
+    const imports = linked ? { ...this.imports, ...linked } : this.imports;
+    return new WebAssembly.Instance(module, memory ? importsWithMemory(imports, memory) : imports);
+  }
+
+  /**
+   * Fresh instances of the run's extensions, in order (a later one may import an earlier one), each
+   * with this host's WASI functions reading and writing its own memory while it calls them.
+   */
+  private instantiateExtensions(extensions: readonly LinkedExtension[]): WebAssembly.Imports {
+    const linked: WebAssembly.Imports = {};
+    for (const extension of extensions) {
+      let own: WebAssembly.Memory | undefined;
+      const wasi = this.withMemory(() => own);
+      const instance = new WebAssembly.Instance(extension.module, { ...linked, [WASI_MODULE]: wasi });
+      own = instance.exports.memory as WebAssembly.Memory | undefined;
+      linked[extension.name] = instance.exports;
+    }
+    return linked;
+  }
+
+  /** The WASI functions, switched to another module's memory for the length of each call. */
+  private withMemory(memoryOf: () => WebAssembly.Memory | undefined): WebAssembly.ModuleImports {
+    const wrapped: WebAssembly.ModuleImports = {};
+    for (const [name, fn] of Object.entries(this.imports[WASI_MODULE]!)) {
+      wrapped[name] = (...args: unknown[]) => {
+        const saved = this.mem.current;
+        this.mem.attach(memoryOf());
+        try {
+          return (fn as (...a: unknown[]) => unknown)(...args);
+        } finally {
+          this.mem.attach(saved);
+        }
+      };
+    }
+    return wrapped;
   }
 
   private reset(stdin: Uint8Array, context: RunContext): void {

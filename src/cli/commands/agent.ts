@@ -38,6 +38,7 @@ const AGENT_OPTIONS = {
   'module-cache-mb': { type: 'string' },
   'max-manifest-bytes': { type: 'string' },
   'max-connections': { type: 'string' },
+  extensions: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -73,6 +74,8 @@ Options:
   --max-queued-jobs N   jobs that may wait for a busy worker; more are answered 503 (default ${DEFAULT_MAX_QUEUED_JOBS})
   --max-queued-input-mb N  MiB of input that waiting jobs may hold; more is answered 503 (default ${DEFAULT_MAX_QUEUED_INPUT_BYTES / MIB})
   --module-cache-mb N   MiB of compiled executables kept for the next runs (default ${DEFAULT_MODULE_CACHE_BYTES / MIB})
+  --extensions DIR      every DIR/*.wasm is an extension named by its file stem, which jobs that list
+                        it in required_extensions link by import (default: $EXTENSIONS_PATH; none)
   -h, --help            this help`,
 
   async run(args, { io, signal }) {
@@ -124,7 +127,14 @@ function agentOptionsFrom(values: AgentValues, io: CliIo): AgentOptions {
     moduleCacheBytes: mebibytes(number('module-cache-mb', 0, 1024 * 1024)),
     maxManifestBytes: number('max-manifest-bytes', 1, 2 ** 32),
     connections: { maxConnections: number('max-connections', 1, 1_000_000) ?? DEFAULT_MAX_CONNECTIONS },
+    extensionsDir: extensionsDir(values, io),
   };
+}
+
+/** --extensions, else the seed agent's EXTENSIONS_PATH; relative to the working folder. */
+function extensionsDir(values: AgentValues, io: CliIo): string | undefined {
+  const dir = values.extensions ?? (io.env.EXTENSIONS_PATH || undefined);
+  return dir === undefined ? undefined : path.resolve(io.cwd, dir);
 }
 
 /**
