@@ -21,25 +21,6 @@ export async function sequentialSamples(run: () => Promise<unknown> | unknown, b
   return samples;
 }
 
-/** Completed runs per second with `concurrency` callers each running `run` back to back. */
-export async function throughput(run: () => Promise<unknown>, concurrency: number, bounds: Bounds): Promise<{ perSecond: number; done: number }> {
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    for (let i = 0; i < Math.ceil(bounds.warmup / concurrency); i++) await run();
-  }));
-  let done = 0;
-  const started = performance.now();
-  const deadline = started + bounds.maxMs;
-  const caller = async () => {
-    while (done < bounds.count && performance.now() < deadline) {
-      await run();
-      done++;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, caller));
-  const seconds = (performance.now() - started) / 1000;
-  return { perSecond: done / seconds, done };
-}
-
 export function percentile(samples: readonly number[], p: number): number {
   if (samples.length === 0) return Number.NaN;
   const sorted = [...samples].sort((a, b) => a - b);
