@@ -90,6 +90,25 @@ describe('job isolation with reused memories', function () {
     }
   });
 
+  it("a large output handed over without a copy stays the job's own while the worker runs the next jobs", async () => {
+    const big = Buffer.alloc(3 * 1024 * 1024, 'abc');
+    // Input in shared memory, as the agent reads a large request body: the worker reads it in place.
+    const sharedInput = Buffer.from(new SharedArrayBuffer(big.length));
+    big.copy(sharedInput);
+    const uppercase = () => buildWat('uppercase');
+    const first = await run(uppercase, 'uppercase', '');
+    assert.equal(stdoutOf(first), '');
+    const large = await runner.run(jobOf(uppercase, 'uppercase', sharedInput));
+    const second = await run(uppercase, 'uppercase', 'small');
+    const third = await runner.run(jobOf(uppercase, 'uppercase', big));
+    assert.equal(stdoutOf(second), 'SMALL');
+    assert.ok(large.kind === 'exited' && third.kind === 'exited');
+    const expected = Buffer.from(big.toString().toUpperCase());
+    assert.ok(Buffer.from(large.stdout).equals(expected), 'the first large output is intact after two more jobs');
+    assert.ok(Buffer.from(third.stdout).equals(expected));
+    assert.ok(Buffer.from(sharedInput).equals(big), "the caller's shared input is untouched");
+  });
+
   it('a real Rust program: its memory is all zero after a job, and back to its initial size after one that grew it', async () => {
     const prepared = await prepareJobModule(await fs.readFile(path.join(WASI_PROGRAMS, 'words.wasm')), DEFAULT_JOB_LIMITS.memoryBytes);
     assert.ok(prepared.ok && prepared.memory, 'words.wasm imports its memory after preparation');

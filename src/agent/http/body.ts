@@ -23,16 +23,28 @@ export class ClientGoneError extends Error {
   }
 }
 
+export interface ReadBodyOptions {
+  /**
+   * A body of at least this many bytes with a Content-Length goes straight into a
+   * SharedArrayBuffer as it arrives: one copy, no second buffer to concatenate into, and a worker
+   * thread reads it in place (a job's input).
+   */
+  sharedFrom?: number;
+}
+
 /**
  * The whole body, refused as soon as it is known to exceed `limit`: up front from Content-Length,
  * else when the bytes read pass it (reading then stops). One chunk is returned as is, not copied.
  */
-export function readBody(req: IncomingMessage, limit: number, what: string): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, what: string, options: ReadBodyOptions = {}): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared === '0') return Promise.resolve(EMPTY);
   if (declared !== undefined && Number(declared) > limit) {
     return Promise.reject(new BodyTooLargeError(what, limit));
   }
+  const length = declared === undefined ? Number.NaN : Number(declared);
+  const shared = options.sharedFrom !== undefined && Number.isSafeInteger(length) && length >= options.sharedFrom;
+  const into = shared ? Buffer.from(new SharedArrayBuffer(length)) : undefined;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -43,13 +55,16 @@ export function readBody(req: IncomingMessage, limit: number, what: string): Pro
       reject(error);
     };
     const onData = (chunk: Buffer): void => {
+      // Node's parser never passes more than Content-Length bytes on.
+      if (into) into.set(chunk, size);
+      else chunks.push(chunk);
       size += chunk.byteLength;
       if (size > limit) return stop(new BodyTooLargeError(what, limit));
-      chunks.push(chunk);
     };
     const onEnd = (): void => {
       req.off('error', onError).off('close', onClose);
-      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      if (into) resolve(into);
+      else resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     };
     const onError = (): void => stop(new ClientGoneError());
     const onClose = (): void => {

@@ -7,6 +7,7 @@ import { HEADERS } from '../../api/contract';
 import type { ServerResponse } from 'node:http';
 
 import { QueueFullError, QueueTimeoutError } from '../runner/overload';
+import { LARGE_STDIN_BYTES } from '../runner/jobChannel';
 import type { JobOutcome } from '../runner/types';
 import { readBody } from '../http/body';
 import { HttpError, OCTETS, TEXT, headerSafe, sendBytes } from '../http/respond';
@@ -36,7 +37,8 @@ export async function runJob(agent: AgentContext, { req, res, name, version }: R
   refuseWhenFull(agent, Number(req.headers['content-length'] ?? 0) || 0);
   // Refused before the input is read: a bad query needs no upload.
   const parameters = runParameters(queryOf(req.url));
-  const stdin = await readBody(req, agent.maxBodyBytes, 'job input');
+  // A large input goes straight into shared memory, where the job's worker reads it in place.
+  const stdin = await readBody(req, agent.maxBodyBytes, 'job input', { sharedFrom: LARGE_STDIN_BYTES });
   const setup = await versionSetup(agent, name, chosenVersion);
   const { args, env } = runArgv(name, parameters, setup);
   const files = await filesImage(agent.storage, name, chosenVersion, filesLimits(agent));

@@ -48,8 +48,9 @@ const TRAP_CHARS = 1024;
 /** Room for TRAP_CHARS UTF-16 units as UTF-8 (at most 3 bytes each). */
 const TRAP_BYTES = 3 * TRAP_CHARS;
 const STDIN_OFFSET = HEADER_BYTES + TRAP_BYTES;
-/** Inputs up to this size travel in shared memory; larger ones (rare, and slow anyway) by message. */
+/** Inputs up to this size travel in the channel; larger ones by message (shared, if given in a SharedArrayBuffer). */
 const STDIN_SHARED_BYTES = 64 * 1024;
+export const LARGE_STDIN_BYTES = STDIN_SHARED_BYTES + 1;
 
 export function createJobChannelBuffer(): SharedArrayBuffer {
   return new SharedArrayBuffer(STDIN_OFFSET + STDIN_SHARED_BYTES);

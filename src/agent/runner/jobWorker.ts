@@ -8,6 +8,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { type ChannelJob, WorkerJobChannel } from './jobChannel';
 import { JobMemories, type MemoryShape } from './jobMemory';
 import { decodeRunContext, type JobMessage, type WorkerSetup } from './protocol';
+import { collectNow, LARGE_JOB_BYTES } from './releaseMemory';
 import { SharedOutputWriter } from './sharedOutput';
 import { type WasiEnd, WasiHost } from './wasi';
 
@@ -27,7 +28,9 @@ interface KeptModule {
 
 const setup = workerData as WorkerSetup;
 const channel = new WorkerJobChannel(setup.channel);
-const host = new WasiHost(new SharedOutputWriter(setup.stdout), new SharedOutputWriter(setup.stderr));
+const stdout = new SharedOutputWriter(setup.stdout);
+const stderr = new SharedOutputWriter(setup.stderr);
+const host = new WasiHost(stdout, stderr);
 const modules = new Map<number, KeptModule>();
 const memories = new JobMemories<number>();
 const port = parentPort;
@@ -44,14 +47,21 @@ function serve(): void {
     // Off the job's path (the pool already has the result): clean up after it, get the next one ready.
     recycleMemory(job.moduleId);
     instantiateAhead(job.moduleId);
+    // A large input came by message: free it now, not when this quiet heap next collects.
+    if (largeInput) collectNow();
+    largeInput = false;
   }
   setImmediate(serve);
 }
+
+/** The running job's input is large (see releaseMemory.ts). */
+let largeInput = false;
 
 function run(job: ChannelJob): WasiEnd {
   // Posted before the wake-up, so it is already queued on the port.
   const message = job.hasMessage ? (receiveMessageOnPort(port!)?.message as JobMessage | undefined) : undefined;
   if (message) keep(message);
+  largeInput = (message?.stdin?.byteLength ?? 0) >= LARGE_JOB_BYTES;
   const kept = modules.get(job.moduleId);
   const stdin = job.stdin ?? message?.stdin;
   const context = job.context ?? message?.context;
@@ -69,6 +79,8 @@ function recycleMemory(moduleId: number): void {
 }
 
 function keep(message: JobMessage): void {
+  if (message.outputs?.stdout) stdout.use(message.outputs.stdout);
+  if (message.outputs?.stderr) stderr.use(message.outputs.stderr);
   for (const id of message.evict ?? []) {
     modules.delete(id);
     memories.forget(id);

@@ -20,7 +20,8 @@ import type { MemoryShape } from './jobMemory';
 import { chooseExtensions, type LinkedExtension } from './extensions';
 import type { FsImage } from './memfs';
 import { encodeRunContext, type JobMessage, type WorkerSetup } from './protocol';
-import { createSharedOutput, readSharedOutput, resetSharedOutput } from './sharedOutput';
+import { collectSoon, LARGE_JOB_BYTES } from './releaseMemory';
+import { createSharedOutput, hasGrown, readSharedOutput, resetSharedOutput, takeSharedOutput } from './sharedOutput';
 import type { JobLimits, JobOutcome, JobRequest } from './types';
 
 export { runInProcess } from './inProcess';
@@ -91,6 +92,8 @@ interface Slot {
   channel: JobChannel;
   /** Called when the channel says the running job ended; made once per slot. */
   onEnded: () => void;
+  /** Output buffers that replace ones the pool took (see output), for the worker's next job. */
+  freshOutputs?: { stdout?: SharedArrayBuffer; stderr?: SharedArrayBuffer };
   /** Ids of the modules this worker holds, in LRU order (mirrors the worker's map). */
   modules: LruMap<number, number>;
   task?: Task;
@@ -284,7 +287,7 @@ export class JobRunner {
     resetSharedOutput(slot.setup.stdout);
     resetSharedOutput(slot.setup.stderr);
     const message = this.messageFor(slot, task);
-    if (message) slot.worker.postMessage(message, message.stdin ? [message.stdin.buffer as ArrayBuffer] : []);
+    if (message) slot.worker.postMessage(message, message.stdin && !(message.stdin.buffer instanceof SharedArrayBuffer) ? [message.stdin.buffer] : []);
     slot.timer = setTimeout(() => this.timeOut(slot), Math.min(this.limits.timeoutMs, LONGEST_TIMER_MS));
     slot.worker.ref();
     task.startedAt = performance.now();
@@ -301,10 +304,16 @@ export class JobRunner {
       const evicted = slot.modules.set(task.module.id, task.module.bytes);
       if (evicted.length > 0) message.evict = evicted;
     }
+    if (slot.freshOutputs) {
+      message = { ...message, outputs: slot.freshOutputs };
+      slot.freshOutputs = undefined;
+    }
     if (!slot.channel.fits(task.stdin, task.context)) {
-      // One exact copy, transferred: posting the caller's view would clone its whole backing
-      // buffer, and transferring it would detach the caller's bytes.
-      message = { ...message, stdin: new Uint8Array(task.stdin), context: task.context };
+      // Input in shared memory is posted as it is (the worker reads it in place); other input is
+      // copied once and the copy transferred: posting the caller's view would clone its whole
+      // backing buffer, and transferring it would detach the caller's bytes.
+      const shared = task.stdin.buffer instanceof SharedArrayBuffer;
+      message = { ...message, stdin: shared ? task.stdin : new Uint8Array(task.stdin), context: task.context };
     }
     if (task.files) message = { ...message, files: task.files };
     if (task.extensions) message = { ...message, extensions: task.extensions };
@@ -346,6 +355,7 @@ export class JobRunner {
     if (slot.retired || !slot.task) return;
     const result = slot.channel.end();
     const { stdout, stderr } = this.outputOf(slot);
+    if (slot.task.stdin.byteLength + stdout.byteLength + stderr.byteLength >= LARGE_JOB_BYTES) collectSoon();
     this.detach(slot, (task) => {
       const durationMs = performance.now() - task.startedAt;
       task.resolve(
@@ -411,7 +421,21 @@ export class JobRunner {
   }
 
   private outputOf(slot: Slot): { stdout: Uint8Array; stderr: Uint8Array } {
-    return { stdout: readSharedOutput(slot.setup.stdout), stderr: readSharedOutput(slot.setup.stderr) };
+    return { stdout: this.output(slot, 'stdout'), stderr: this.output(slot, 'stderr') };
+  }
+
+  /**
+   * A small output is copied out of the worker's buffer. A buffer that a job grew is taken as it
+   * is (no copy of a large output) and the worker gets a fresh small one with its next job, so
+   * neither the copy nor the grown buffer stays around.
+   */
+  private output(slot: Slot, stream: 'stdout' | 'stderr'): Uint8Array {
+    const buffer = slot.setup[stream];
+    if (!hasGrown(buffer)) return readSharedOutput(buffer);
+    const fresh = createSharedOutput(this.limits.outputBytes);
+    slot.setup[stream] = fresh;
+    slot.freshOutputs = { ...slot.freshOutputs, [stream]: fresh };
+    return takeSharedOutput(buffer);
   }
 
   // ---- workers ------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ export interface JobMessage {
   module?: { id: number; module: WebAssembly.Module; instantiateAhead: boolean; memory?: MemoryShape };
   /** Module ids this worker should forget (its share of the pool's LRU bookkeeping). */
   evict?: number[];
+  /** Output buffers to write to from this job on: the pool took the last ones, which a job grew. */
+  outputs?: { stdout?: SharedArrayBuffer; stderr?: SharedArrayBuffer };
   /** stdin (with the run's context) larger than the shared buffer holds. */
   stdin?: Uint8Array;
   context?: Uint8Array;

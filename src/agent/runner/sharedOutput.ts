@@ -4,6 +4,8 @@
  * The worker appends; the main thread reads when the job ends, including when it terminated the
  * worker for time: what the job printed until then is already in shared memory. One buffer per
  * stream and worker, reused by every job and grown only when a job writes more (up to the limit).
+ * A grown buffer is not copied out nor kept: the job's outcome takes it as it is (a view, answered
+ * from shared memory) and the worker is given a fresh small one (see takeSharedOutput).
  *
  * Layout: bytes 0..3 hold the length written (Int32, atomic), the data starts at byte 8.
  */
@@ -27,12 +29,19 @@ export function createSharedOutput(limitBytes: number): SharedArrayBuffer {
 
 /** The worker's side. */
 export class SharedOutputWriter {
-  private readonly length: Int32Array;
+  private buffer!: SharedArrayBuffer;
+  private length!: Int32Array;
   /** Length-tracking view: it follows the buffer as it grows. */
-  private readonly bytes: Uint8Array;
-  private readonly limit: number;
+  private bytes!: Uint8Array;
+  private limit = 0;
 
-  constructor(private readonly buffer: SharedArrayBuffer) {
+  constructor(buffer: SharedArrayBuffer) {
+    this.use(buffer);
+  }
+
+  /** Writes into `buffer` from now on (the pool took the last one with a job's output). */
+  use(buffer: SharedArrayBuffer): void {
+    this.buffer = buffer;
     this.length = new Int32Array(buffer, 0, 1);
     this.bytes = new Uint8Array(buffer);
     this.limit = (buffer as GrowableSharedArrayBuffer).maxByteLength - HEADER_BYTES;
@@ -65,4 +74,15 @@ const EMPTY = new Uint8Array(0);
 export function readSharedOutput(buffer: SharedArrayBuffer): Uint8Array {
   const length = Atomics.load(new Int32Array(buffer, 0, 1), 0);
   return length === 0 ? EMPTY : new Uint8Array(buffer, HEADER_BYTES, length).slice();
+}
+
+/** Whether a job grew the buffer past its initial size: then take it rather than copy it. */
+export function hasGrown(buffer: SharedArrayBuffer): boolean {
+  return buffer.byteLength > HEADER_BYTES + INITIAL_DATA_BYTES;
+}
+
+/** What the buffer holds, as a view of it (no copy): the buffer must not be written again. */
+export function takeSharedOutput(buffer: SharedArrayBuffer): Uint8Array {
+  const length = Atomics.load(new Int32Array(buffer, 0, 1), 0);
+  return length === 0 ? EMPTY : new Uint8Array(buffer, HEADER_BYTES, length);
 }
