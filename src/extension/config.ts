@@ -43,6 +43,16 @@ export class Config {
     return this.settings.get<string>('publish.preTask', '').trim();
   }
 
+  /** The "Publish" and "Run on…" CodeLens above a manifest's first line. */
+  get codeLensEnabled(): boolean {
+    return this.settings.get<boolean>('codeLens.enabled', true);
+  }
+
+  /** The agent item in the status bar (shown in workspaces with a job manifest). */
+  get statusBarEnabled(): boolean {
+    return this.settings.get<boolean>('statusBar.enabled', true);
+  }
+
   async setAgentUrl(url: string): Promise<void> {
     // Global, not workspace: the setting is machine-overridable and a workspace should not
     // silently send a user's inputs to another machine.
@@ -52,6 +62,14 @@ export class Config {
 
   static affectsAgentUrl(event: vscode.ConfigurationChangeEvent): boolean {
     return event.affectsConfiguration('serval.agent.url');
+  }
+
+  static affectsStatusBar(event: vscode.ConfigurationChangeEvent): boolean {
+    return event.affectsConfiguration('serval.statusBar.enabled');
+  }
+
+  static affectsCodeLens(event: vscode.ConfigurationChangeEvent): boolean {
+    return event.affectsConfiguration('serval.codeLens.enabled');
   }
 
   static affectsLocalAgentLimits(event: vscode.ConfigurationChangeEvent): boolean {

@@ -12,8 +12,11 @@ import { ManifestDocuments } from './documents/manifestDocuments';
 import { OutputDocuments } from './documents/outputDocuments';
 import type { CommandFailure, ExtensionHooks, RunRecord } from './hooks';
 import { LiveRuns } from './run/liveRun';
+import { OutputHeaderProvider } from './run/outputHeader';
+import type { RunRequest } from './run/runJob';
 import { RunningJobs } from './run/runningJobs';
 import { JobsTree } from './tree/jobsTree';
+import { WorkspaceJobs } from './workspaceJobs';
 
 export type { RunRecord } from './hooks';
 
@@ -37,6 +40,10 @@ export class Ctx implements vscode.Disposable {
   /** The live run in progress (Run Job Live on Active File). */
   readonly liveRuns: LiveRuns;
   readonly tree: JobsTree;
+  /** Whether this workspace has a job manifest (the context key that gates Serval's UI). */
+  readonly workspaceJobs: WorkspaceJobs;
+  /** The last run, its input pinned to a document or file: Re-run Last Job runs it again. */
+  lastRunRequest: RunRequest | undefined;
 
   private readonly storeChanged = new vscode.EventEmitter<{ job?: string }>();
   /** Fires after this extension changed what the agent stores (publish, delete); `job` when one job changed. */
@@ -74,10 +81,12 @@ export class Ctx implements vscode.Disposable {
     this.liveRuns = this.push(new LiveRuns());
     this.push(this.storeChanged, this.outputDocuments);
     this.push(
-      this.catalog.onDidChange(() => this.manifestDocuments.refresh()),
+      this.catalog.onDidChange(({ job }) => this.manifestDocuments.refresh(job)),
       vscode.workspace.registerTextDocumentContentProvider(ManifestDocuments.SCHEME, this.manifestDocuments),
       vscode.workspace.registerTextDocumentContentProvider(OutputDocuments.SCHEME, this.outputDocuments),
+      OutputHeaderProvider.register(this.outputDocuments),
     );
+    this.workspaceJobs = this.push(new WorkspaceJobs());
     this.tree = this.push(new JobsTree({ catalog: this.catalog, agents: this.agents, health: this.health, log: this.log }));
   }
 

@@ -8,6 +8,7 @@
  */
 import { KEY_INFO, KeyInfo, typeName } from './keys';
 import { KeyLocation, locateKeys } from './locate';
+import { MANIFEST_TEMPLATE, MANIFEST_TEMPLATE_NAME } from './template';
 import { MANIFEST_KEYS, TextRange } from './types';
 
 // ---------------------------------------------------------------------------------------------
@@ -103,7 +104,7 @@ export function firstTableLine(text: string, keyLines: readonly KeyLine[]): numb
 // Completion
 // ---------------------------------------------------------------------------------------------
 
-export type CompletionEntryKind = 'key' | 'version' | 'file' | 'permission';
+export type CompletionEntryKind = 'key' | 'version' | 'file' | 'permission' | 'snippet';
 
 /** One completion item as data; the VS Code adapter turns it into a CompletionItem. */
 export interface CompletionEntry {
@@ -162,9 +163,22 @@ function completeKeys(keyLines: readonly KeyLine[], lineText: string, request: C
   const word = wordAround(lineText, request.line, request.column, /[A-Za-z0-9_-]/);
   const hasEquals = /^\s*=/.test(lineText.slice(word.column + word.length));
   const present = new Set(keyLines.filter((keyLine) => keyLine.line !== request.line).map((keyLine) => keyLine.key));
-  return MANIFEST_KEYS.filter((key) => !present.has(key)).map((key, index) =>
-    keyEntry(KEY_INFO[key], word, hasEquals, index),
-  );
+  const keys = MANIFEST_KEYS.filter((key) => !present.has(key)).map((key, index) => keyEntry(KEY_INFO[key], word, hasEquals, index));
+  // The whole template only where it fits: a manifest with no key yet. Elsewhere it would add a
+  // second `name`, `version`, … to a manifest that has them.
+  return present.size === 0 && !hasEquals ? [templateEntry(word), ...keys] : keys;
+}
+
+function templateEntry(range: TextRange): CompletionEntry {
+  return {
+    label: MANIFEST_TEMPLATE_NAME,
+    kind: 'snippet',
+    detail: 'a whole manifest: name, namespace, version, binary, description, extensions, permissions',
+    insertSnippet: MANIFEST_TEMPLATE,
+    range,
+    filterText: 'serval-manifest',
+    sortText: '0',
+  };
 }
 
 function keyEntry(info: KeyInfo, range: TextRange, keyOnly: boolean, index: number): CompletionEntry {

@@ -18,7 +18,7 @@ export type AgentHealthState =
   | { kind: 'failing'; message: string };
 
 /** While the view shows the agent: how often to look whether it still answers, and whether it is back. */
-export const HEALTH_POLL_MS = { answering: 30_000, failing: 5_000 } as const;
+export const HEALTH_POLL_MS = { answering: 10_000, failing: 3_000 } as const;
 
 /**
  * Whether the agent in use answers. Checked when the agent changes and after a failure; polled

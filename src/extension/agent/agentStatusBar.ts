@@ -1,18 +1,33 @@
 import * as vscode from 'vscode';
 
 import type { AgentHealthState } from './agentHealth';
+import { Config } from '../config';
 import type { Ctx } from '../ctx';
 import { hostOf } from '../format';
 
-/** Which agent is in use and whether it answers; a click opens Switch Agent. */
+/**
+ * Which agent is in use and whether it answers; a click opens Switch Agent. Shown only in a
+ * workspace with a job manifest, unless `serval.statusBar.enabled` is off.
+ */
 export function createAgentStatusBar(ctx: Ctx): void {
   const item = ctx.push(vscode.window.createStatusBarItem('serval.agent', vscode.StatusBarAlignment.Left, 10));
   item.name = 'Serval Agent';
   item.command = 'serval.switchAgent';
   const render = (): void => renderAgentStatus(item, ctx, ctx.health.state);
-  ctx.push(ctx.health.onDidChange(render), ctx.agents.onDidChange(render));
+  const showOrHide = (): void => {
+    if (ctx.workspaceJobs.hasJobManifest && ctx.config.statusBarEnabled) item.show();
+    else item.hide();
+  };
+  ctx.push(
+    ctx.health.onDidChange(render),
+    ctx.agents.onDidChange(render),
+    ctx.workspaceJobs.onDidChange(showOrHide),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (Config.affectsStatusBar(event)) showOrHide();
+    }),
+  );
   render();
-  item.show();
+  showOrHide();
   void ctx.health.check();
 }
 

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { AgentClient } from '../../client/client';
 import { Config } from '../config';
 import { UserFacingError } from '../errors';
+import { trustError } from '../trust';
 import { normaliseAgentUrl, type AgentTokens } from './agentTokens';
 import { describeExit, LocalAgentProcess, type AgentExit } from './localAgentProcess';
 import type { ParsedLogLine } from './agentLogLine';
@@ -131,6 +132,9 @@ export class Agents implements vscode.Disposable {
 
   /** Starts the embedded agent, or returns the running one; concurrent callers share one start. */
   startLocal(): Promise<LocalAgentProcess> {
+    if (!this.local?.isRunning && !vscode.workspace.isTrusted) {
+      return Promise.reject(trustError('Starting the local agent'));
+    }
     if (this.disposed) return Promise.reject(new Error('Serval is shutting down: the local agent is not started again.'));
     this.localStoppedByUser = false;
     if (this.local?.isRunning) return Promise.resolve(this.local);

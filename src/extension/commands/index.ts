@@ -11,10 +11,12 @@ import { deleteVersion } from './deleteVersion';
 import { openManifest } from './openManifest';
 import { publish } from './publish';
 import { refresh } from './refresh';
+import { rerunLastJob } from './rerunLastJob';
 import { restartLocalAgent } from './restartLocalAgent';
 import { runJob } from './runJob';
 import { runLiveOnActiveFile, stopLiveRun } from './runLive';
 import { runOnActiveFile } from './runOnActiveFile';
+import { runOnFile } from './runOnFile';
 import { runOnSelection } from './runOnSelection';
 import { runVersion } from './runVersion';
 import { setAgentToken } from './setAgentToken';
@@ -28,7 +30,7 @@ export type CommandFactory = (ctx: Ctx) => (...args: unknown[]) => unknown;
 
 /**
  * Every command of the extension, in one table (package.json declares the same ids).
- * `serval.newManifest` is registered by manifest editing, next to the snippets it uses.
+ * `serval.newManifest` is registered by manifest editing, next to the template it inserts.
  */
 const COMMANDS: Readonly<Record<string, CommandFactory>> = {
   'serval.publish': publish,
@@ -36,6 +38,8 @@ const COMMANDS: Readonly<Record<string, CommandFactory>> = {
   'serval.runOnSelection': runOnSelection,
   'serval.runLiveOnActiveFile': runLiveOnActiveFile,
   'serval.stopLiveRun': stopLiveRun,
+  'serval.runOnFile': runOnFile,
+  'serval.rerunLastJob': rerunLastJob,
   'serval.refresh': refresh,
   'serval.startLocalAgent': startLocalAgent,
   'serval.stopLocalAgent': stopLocalAgent,

@@ -1,13 +1,11 @@
 /**
  * Serval: New Job Manifest… creates `manifest.toml` in a folder (the explorer's, or one the user
- * picks), never over an existing file, opens it and starts the manifest snippet, so the user tabs
+ * picks), never over an existing file, opens it and starts the manifest template, so the user tabs
  * through name, namespace, version, binary and description.
  */
 import * as vscode from 'vscode';
 
-const EXTENSION_ID = 'serval.serval-vscode';
-const SNIPPET_FILE = 'snippets/manifest.code-snippets';
-const SNIPPET_NAME = 'Serval job manifest';
+import { MANIFEST_TEMPLATE } from '../../manifest/template';
 
 export async function newManifest(folder?: vscode.Uri): Promise<void> {
   const target = folder ?? (await pickFolder());
@@ -19,10 +17,9 @@ export async function newManifest(folder?: vscode.Uri): Promise<void> {
     offerToOpen(uri); // not awaited: the command is done, the message waits for the user
     return;
   }
-  const body = await manifestSnippet();
   await vscode.workspace.fs.writeFile(uri, new Uint8Array());
   const editor = await vscode.window.showTextDocument(uri);
-  await editor.insertSnippet(new vscode.SnippetString(body), new vscode.Position(0, 0));
+  await editor.insertSnippet(new vscode.SnippetString(MANIFEST_TEMPLATE), new vscode.Position(0, 0));
 }
 
 function offerToOpen(uri: vscode.Uri): void {
@@ -53,16 +50,4 @@ async function exists(uri: vscode.Uri): Promise<boolean> {
     if (error instanceof vscode.FileSystemError && error.code === 'FileNotFound') return false;
     throw error;
   }
-}
-
-/** The body of the manifest snippet the extension contributes: one template, two entry points. */
-async function manifestSnippet(): Promise<string> {
-  const extension = vscode.extensions.getExtension(EXTENSION_ID);
-  if (extension === undefined) {
-    throw new Error(`extension ${EXTENSION_ID} is not installed`);
-  }
-  const bytes = await vscode.workspace.fs.readFile(vscode.Uri.joinPath(extension.extensionUri, SNIPPET_FILE));
-  const snippets = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, { body: string | string[] }>;
-  const body = snippets[SNIPPET_NAME].body;
-  return Array.isArray(body) ? body.join('\n') : body;
 }

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 
+import { NotFoundError } from '../../client/errors';
 import type { Agents } from '../agent/agents';
 
 /**
@@ -17,11 +18,13 @@ export class ManifestDocuments implements vscode.TextDocumentContentProvider, vs
 
   /**
    * VS Code keeps a virtual document's text until the document is closed: after a publish, a
-   * delete or a switch of agent, the open ones must ask again or they show what was stored before.
+   * delete or a switch of agent, the open ones must ask again or they show what was stored before:
+   * those of `job`, or all of them.
    */
-  refresh(): void {
+  refresh(job?: string): void {
     for (const document of vscode.workspace.textDocuments) {
-      if (document.uri.scheme === ManifestDocuments.SCHEME) this.changed.fire(document.uri);
+      if (document.uri.scheme !== ManifestDocuments.SCHEME) continue;
+      if (job === undefined || new URLSearchParams(document.uri.query).get('name') === job) this.changed.fire(document.uri);
     }
   }
 
@@ -45,7 +48,14 @@ export class ManifestDocuments implements vscode.TextDocumentContentProvider, vs
     const name = query.get('name') ?? '';
     const version = query.get('version') ?? undefined;
     const client = await this.agents.getClient();
-    return client.getManifest(name, { version, signal: abortSignalOf(token) });
+    try {
+      return await client.getManifest(name, { version, signal: abortSignalOf(token) });
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      // A tab of a deleted job would keep showing what was stored: say that it is gone instead.
+      const what = version ? `Version ${version} of ${name}` : name;
+      return `# ${what} is no longer stored on ${this.agents.label}: it was deleted.\n# Publish it again to bring it back.\n`;
+    }
   }
 }
 

@@ -16,10 +16,13 @@ import {
 export function registerManifestEditing(ctx: {
   subscriptions: { push(...d: vscode.Disposable[]): unknown };
   log: vscode.LogOutputChannel;
+  config: { codeLensEnabled: boolean };
 }): void {
   const diagnostics = new ManifestDiagnostics(ctx.log);
+  const codeLenses = new ManifestCodeLensProvider(() => ctx.config.codeLensEnabled);
   ctx.subscriptions.push(
     diagnostics,
+    codeLenses,
     vscode.languages.registerCompletionItemProvider(
       TOML_SELECTOR,
       new ManifestCompletionProvider(),
@@ -31,7 +34,7 @@ export function registerManifestEditing(ctx: {
       new ManifestCodeActionProvider(diagnostics),
       ManifestCodeActionProvider.metadata,
     ),
-    vscode.languages.registerCodeLensProvider(TOML_SELECTOR, new ManifestCodeLensProvider()),
+    vscode.languages.registerCodeLensProvider(TOML_SELECTOR, codeLenses),
     vscode.commands.registerCommand('serval.newManifest', (folder?: vscode.Uri) =>
       newManifest(folder).catch((error: unknown) => {
         ctx.log.error('New Job Manifest failed:', error);

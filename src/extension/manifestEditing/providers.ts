@@ -6,9 +6,11 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { CompletionEntry, CompletionEntryKind, completeManifest, keyLineAt, scanKeyLines } from '../../manifest/completion';
+import { checkManifest, fullyQualifiedName } from '../../manifest';
 import { QuickFix, quickFixes } from '../../manifest/fixes';
 import { BinaryFacts, binaryUnderCursor, hoverManifest } from '../../manifest/hover';
 import { WasmFormatError, inspectWasm } from '../../wasm/inspect';
+import { Config } from '../config';
 import { ManifestDiagnostics } from './diagnostics';
 import { folderName, isManifestDocument, listWasmFiles, toRange } from './documents';
 
@@ -17,6 +19,7 @@ const COMPLETION_KIND: Record<CompletionEntryKind, vscode.CompletionItemKind> = 
   version: vscode.CompletionItemKind.Value,
   file: vscode.CompletionItemKind.File,
   permission: vscode.CompletionItemKind.EnumMember,
+  snippet: vscode.CompletionItemKind.Snippet,
 };
 
 export class ManifestCompletionProvider implements vscode.CompletionItemProvider {
@@ -140,13 +143,34 @@ function toCodeAction(document: vscode.TextDocument, fix: QuickFix, diagnostic: 
   return action;
 }
 
-/** "Publish" and "Run on…" above the first line of a manifest. */
-export class ManifestCodeLensProvider implements vscode.CodeLensProvider {
+/**
+ * "Publish" and "Run on…" above the first line of a manifest, unless `serval.codeLens.enabled` is
+ * off. "Run on…" offers this manifest's job first and asks for the input file: the manifest itself
+ * is never the input.
+ */
+export class ManifestCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.changed.event;
+  private readonly subscription: vscode.Disposable;
+
+  constructor(private readonly isEnabled: () => boolean) {
+    this.subscription = vscode.workspace.onDidChangeConfiguration((event) => {
+      if (Config.affectsCodeLens(event)) this.changed.fire();
+    });
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.changed.dispose();
+  }
+
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
-    if (!isManifestDocument(document)) {
+    if (!this.isEnabled() || !isManifestDocument(document)) {
       return [];
     }
     const top = new vscode.Range(0, 0, 0, 0);
+    const manifest = checkManifest(document.getText()).manifest;
+    const job = manifest ? fullyQualifiedName(manifest.namespace, manifest.name) : undefined;
     return [
       new vscode.CodeLens(top, {
         title: '$(cloud-upload) Publish',
@@ -156,8 +180,9 @@ export class ManifestCodeLensProvider implements vscode.CodeLensProvider {
       }),
       new vscode.CodeLens(top, {
         title: '$(play) Run on…',
-        tooltip: 'Run this job on the active file',
+        tooltip: job ? `Run ${job} on a file you choose` : 'Run a stored job on a file you choose',
         command: 'serval.runOnActiveFile',
+        arguments: [{ preselect: job, askForInput: true }],
       }),
     ];
   }

@@ -6,6 +6,7 @@ import { checkBinary, checkManifest, fullyQualifiedName, type Manifest, type Pro
 import { abortSignalOf } from '../documents/manifestDocuments';
 import type { Ctx } from '../ctx';
 import { UserFacingError } from '../errors';
+import { requireTrust } from '../trust';
 import { findManifest } from './findManifest';
 import { runPreTask } from './preTask';
 import { findStaleBuild } from './staleness';
@@ -31,6 +32,7 @@ interface ReadyToPublish {
 
 /** Serval: Publish Job. Resolves with what was stored, or undefined when the user stopped it. */
 export async function publishJob(ctx: Ctx, given: unknown): Promise<PublishResult | undefined> {
+  requireTrust('Publishing a job');
   const uri = await findManifest(given);
   if (!uri) return undefined;
   await saveIfDirty(uri);

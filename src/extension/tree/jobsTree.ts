@@ -41,6 +41,7 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
       deps.catalog.onDidChange(() => this.redraw()),
       deps.health.onDidChange(() => this.redraw()),
       deps.health.onDidReconnect(() => deps.catalog.invalidate()),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => deps.catalog.invalidate()),
       // A local agent (re)started on use listens on a new port: the agent node shows it.
       deps.agents.onDidChangeLocalState((state) => {
         if (state === 'running' || state === 'stopped') this.redraw();
@@ -114,7 +115,11 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
     const { agents, catalog } = this.deps;
     if (!agents.isRemote && agents.isLocalStoppedByUser) {
       void setContext('serval.storeEmpty', false);
-      return [localAgentStoppedNotice()];
+      return [notice('localAgentStopped')];
+    }
+    if (!agents.isRemote && agents.localUrl === undefined && !vscode.workspace.isTrusted) {
+      void setContext('serval.storeEmpty', false);
+      return [notice('untrusted')];
     }
     // Listing is a use (it starts the local agent); a re-draw from the catalog's copy is not.
     const names = await catalog.jobNames();
@@ -164,14 +169,24 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
   }
 }
 
-function localAgentStoppedNotice(): NoticeNode {
-  return {
-    kind: 'notice',
+/** The rows that say why nothing is listed, each with the command that helps. */
+const NOTICES = {
+  localAgentStopped: {
     id: 'notice:local-agent-stopped',
     message: 'The local agent is stopped. Click to start it.',
     icon: 'debug-stop',
     command: { command: 'serval.startLocalAgent', title: 'Start Local Agent' },
-  };
+  },
+  untrusted: {
+    id: 'notice:untrusted',
+    message: 'Restricted Mode: trust this workspace to start the local agent and see its jobs.',
+    icon: 'shield',
+    command: { command: 'workbench.trust.manage', title: 'Manage Workspace Trust' },
+  },
+} as const;
+
+function notice(which: keyof typeof NOTICES): NoticeNode {
+  return { kind: 'notice', ...NOTICES[which] };
 }
 
 function noVersionNotice(manifest: ManifestNode): NoticeNode {
