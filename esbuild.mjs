@@ -2,7 +2,8 @@
 //   dist/extension.js  the VS Code extension (vscode is external, provided by the host)
 //   dist/cli.js        the `serval` CLI, which also runs the agent (`serval agent`)
 //   dist/jobWorker.js  the worker thread that runs one WASI job at a time
-// The runner finds jobWorker.js next to the file it is bundled into, so the same
+//   dist/checkWorker.js  the worker thread that checks uploaded manifests and modules
+// The agent finds each worker next to the file it is bundled into, so the same
 // relative path works from dist/ and from tsc's out/ tree.
 import * as esbuild from 'esbuild';
 
@@ -23,6 +24,7 @@ const builds = [
   { ...common, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist', external: ['vscode'] },
   { ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
   { ...common, entryPoints: { jobWorker: 'src/agent/runner/jobWorker.ts' }, outdir: 'dist' },
+  { ...common, entryPoints: { checkWorker: 'src/agent/checks/checkWorker.ts' }, outdir: 'dist' },
 ];
 
 if (watch) {

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { version as packageVersion } from '../../package.json';
 import { stderrLog } from './http/log';
 import type { AgentContext } from './routes/context';
+import { UploadChecks } from './checks/uploadChecks';
 import { JobBook } from './routes/jobBook';
 import { loadExtensions } from './runner/extensions';
 import { JobRunner } from './runner/pool';
@@ -47,6 +48,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     jobMemoryBytes: options.limits.memoryBytes,
     extensions,
     maxManifestBytes: Math.min(options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES, options.maxBodyBytes),
+    checks: new UploadChecks(log),
     instanceId: randomUUID(),
     version: packageVersion,
     startedAtMs: Date.now(),
@@ -97,7 +99,7 @@ async function closeAgent(agent: AgentContext, server: Server): Promise<void> {
   } finally {
     clearTimeout(grace);
   }
-  await agent.runner.close();
+  await Promise.all([agent.runner.close(), agent.checks.close()]);
   await agent.storage.close();
   agent.log('info', 'agent stopped', { served: agent.jobs.counts().total });
 }

@@ -15,11 +15,12 @@ const FAIL_MANIFEST = path.join(REPO, 'samples', 'fail', 'manifest.toml');
 
 /** dist/cli.js and dist/jobWorker.js (found next to it), bundled with esbuild's API when missing. */
 async function ensureBundle(): Promise<void> {
-  if (existsSync(CLI) && existsSync(path.join(REPO, 'dist', 'jobWorker.js'))) return;
+  if (existsSync(CLI) && existsSync(path.join(REPO, 'dist', 'jobWorker.js')) && existsSync(path.join(REPO, 'dist', 'checkWorker.js'))) return;
   const esbuild = await import('esbuild');
   const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', outdir: path.join(REPO, 'dist'), logLevel: 'warning' } as const;
   await esbuild.build({ ...common, entryPoints: { cli: path.join(REPO, 'src/cli/main.ts') }, banner: { js: '#!/usr/bin/env node' } });
   await esbuild.build({ ...common, entryPoints: { jobWorker: path.join(REPO, 'src/agent/runner/jobWorker.ts') } });
+  await esbuild.build({ ...common, entryPoints: { checkWorker: path.join(REPO, 'src/agent/checks/checkWorker.ts') } });
 }
 
 interface Outcome {

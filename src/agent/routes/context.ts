@@ -3,6 +3,7 @@ import type { Extension } from '../runner/extensions';
 import type { JobOutcome, JobRequest } from '../runner/types';
 import type { JobStore } from '../storage';
 import type { AgentLog } from '../types';
+import type { UploadChecks } from '../checks/uploadChecks';
 import type { JobBook } from './jobBook';
 
 /** The part of the runner the routes use (the pool's JobRunner has this shape). */
@@ -24,6 +25,8 @@ export interface AgentContext {
   /** The job memory limit: a version's files must fit it, unpacked (they live in memory while it runs). */
   jobMemoryBytes: number;
   maxManifestBytes: number;
+  /** Manifest and module checks of uploads, off the main thread. */
+  checks: UploadChecks;
   instanceId: string;
   version: string;
   startedAtMs: number;

@@ -2,9 +2,6 @@
 import { pipeline } from 'node:stream/promises';
 
 import { HEADERS, PATHS, type ExecutableInfo } from '../../api/contract';
-import { checkManifest, fullyQualifiedName } from '../../manifest';
-import type { Manifest, Problem } from '../../manifest/types';
-import { inspectWasm } from '../../wasm/inspect';
 import { readBody } from '../http/body';
 import { HttpError, OCTETS, TOML, sendBytes, sendEmpty, sendJson, sendText } from '../http/respond';
 import type { RequestContext } from '../http/router';
@@ -16,11 +13,12 @@ export async function listManifests(agent: AgentContext, { res }: RequestContext
 
 export async function storeManifest(agent: AgentContext, { req, res }: RequestContext): Promise<void> {
   const bytes = await readBody(req, agent.maxManifestBytes, 'manifest');
-  const manifest = validManifest(bytes);
-  const name = fullyQualifiedName(manifest.namespace, manifest.name);
+  const manifest = await agent.checks.manifest(bytes);
+  if (!manifest.ok) throw new HttpError(400, manifest.message);
+  const { name, version } = manifest;
   // The bytes as sent, not a re-serialisation: GET gives back exactly what was stored.
-  const integrity = await agent.storage.putManifest(name, manifest.version, bytes);
-  agent.log('info', 'manifest stored', { name, version: manifest.version, integrity });
+  const integrity = await agent.storage.putManifest(name, version, bytes);
+  agent.log('info', 'manifest stored', { name, version, integrity });
   sendText(res, 201, integrity, { location: PATHS.manifest(name) });
 }
 
@@ -66,7 +64,7 @@ export async function putExecutable(agent: AgentContext, { req, res, name, versi
   // store hashes it (once) while writing it, checks the announced integrity, then lets it pass
   // only once it validated.
   const bytes = await readBody(req, agent.maxBodyBytes, 'executable');
-  const stored = await agent.storage.putExecutable(name, target, bytes, { expectedIntegrity, beforeCommit: () => checkWebAssembly(bytes) });
+  const stored = await agent.storage.putExecutable(name, target, bytes, { expectedIntegrity, beforeCommit: () => checkWebAssembly(agent, bytes) });
   if (!stored) throw noManifest(name);
   agent.log('info', 'executable stored', { name, version: target, integrity: stored.integrity, size: stored.size });
   sendText(res, 201, stored.integrity, { location: PATHS.executable(name, target) });
@@ -135,24 +133,6 @@ function requiredVersion(version: string | undefined): string {
 
 // ---- checks of uploaded bodies ----
 
-function validManifest(bytes: Buffer): Manifest {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new HttpError(400, 'the manifest is not UTF-8 text; save manifest.toml as UTF-8 and store it again');
-  }
-  const check = checkManifest(text);
-  if (check.manifest) return check.manifest;
-  const problem = check.problems.find((p) => p.severity === 'error');
-  throw new HttpError(400, problem ? describeProblem(problem) : 'the manifest is not valid; check it in an editor and store it again');
-}
-
-/** Line and column counted from 1, as people and editors' status bars do. */
-function describeProblem(problem: Problem): string {
-  return `manifest line ${problem.range.line + 1}, column ${problem.range.column + 1}: ${problem.message}`;
-}
-
 /** The `Serval-Integrity` of an upload, checked for form; the store checks the bytes against it. */
 function announcedIntegrity(announced: string | string[] | undefined): string | undefined {
   if (announced === undefined) return undefined;
@@ -163,17 +143,8 @@ function announcedIntegrity(announced: string | string[] | undefined): string | 
   return value;
 }
 
-function checkWebAssembly(bytes: Buffer): void {
-  if (WebAssembly.validate(bytes)) return;
-  throw new HttpError(400, `the body is not a valid WebAssembly module: ${whyInvalid(bytes)}`);
-}
-
-/** The module reader's explanation when it has one (bad magic, truncated section, …). */
-function whyInvalid(bytes: Buffer): string {
-  try {
-    inspectWasm(bytes);
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
-  return 'it is well-formed but fails validation (a compiler bug or a hand-edited file); upload the .wasm your build produced';
+/** Validated in the check worker: a 60 MB module must not hold up the event loop. */
+async function checkWebAssembly(agent: AgentContext, bytes: Uint8Array): Promise<void> {
+  const verdict = await agent.checks.wasm(bytes);
+  if (!verdict.ok) throw new HttpError(400, verdict.message);
 }

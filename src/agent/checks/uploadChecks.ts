@@ -1,0 +1,87 @@
+/**
+ * Checks of uploaded bodies off the main thread: one worker thread, started on first use and
+ * kept (unref'd: it never keeps the process alive). Without its script (a damaged install) the
+ * checks run in place, logged once. A worker that dies refuses the uploads it was checking (a
+ * module that kills a thread is not retried on the main thread) and the next check starts another.
+ */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+import type { AgentLog } from '../types';
+import { type CheckAnswer, type CheckRequest, type ManifestVerdict, type WasmVerdict, verdictOf } from './checks';
+
+/** Built next to this file by tsc (out/src/agent/checks/) and next to cli.js by esbuild (dist/). */
+const WORKER_SCRIPT = path.join(__dirname, 'checkWorker.js');
+
+interface Pending {
+  resolve(verdict: ManifestVerdict | WasmVerdict): void;
+}
+
+export class UploadChecks {
+  private worker: Worker | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private inPlace: boolean;
+
+  constructor(
+    private readonly log: AgentLog,
+    private readonly workerScript = WORKER_SCRIPT,
+  ) {
+    this.inPlace = !existsSync(workerScript);
+    if (this.inPlace) this.log('warn', 'the check worker is missing: uploads are checked on the main thread', { script: workerScript });
+  }
+
+  manifest(bytes: Uint8Array): Promise<ManifestVerdict> {
+    return this.check('manifest', bytes) as Promise<ManifestVerdict>;
+  }
+
+  wasm(bytes: Uint8Array): Promise<WasmVerdict> {
+    return this.check('wasm', bytes) as Promise<WasmVerdict>;
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
+  }
+
+  private check(kind: CheckRequest['kind'], bytes: Uint8Array): Promise<ManifestVerdict | WasmVerdict> {
+    const request: CheckRequest = { id: this.nextId++, kind, bytes };
+    if (this.inPlace) return Promise.resolve(verdictOf(request));
+    const worker = this.started();
+    return new Promise((resolve) => {
+      this.pending.set(request.id, { resolve });
+      worker.ref();
+      // A copy goes over (the caller keeps its bytes: the store may still need them).
+      worker.postMessage(request);
+    });
+  }
+
+  private started(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(this.workerScript);
+    worker.unref();
+    worker.on('message', (answer: CheckAnswer) => {
+      const pending = this.pending.get(answer.id);
+      this.pending.delete(answer.id);
+      if (this.pending.size === 0) worker.unref();
+      pending?.resolve(answer.verdict);
+    });
+    worker.on('error', (error) => this.lost(worker, error.message));
+    worker.on('exit', (code) => this.lost(worker, `exit code ${code}`));
+    this.worker = worker;
+    return worker;
+  }
+
+  /** The worker died (out of memory on a hostile module, say): its checks run in place, later ones in a new worker. */
+  private lost(worker: Worker, cause: string): void {
+    if (this.worker !== worker) return;
+    this.worker = undefined;
+    if (this.pending.size === 0) return;
+    this.log('warn', 'the check worker stopped while checking uploads; they were refused', { cause });
+    const message = `the agent could not check this upload: its check thread stopped (${cause}); store it again`;
+    for (const { resolve } of this.pending.values()) resolve({ ok: false, message });
+    this.pending.clear();
+  }
+}
