@@ -18,7 +18,7 @@ import {
 } from './errors';
 import { sriOf } from './integrity';
 import { normaliseManifestNames } from './manifestNames';
-import { FILES_CONTENT_TYPE, HEADERS, PATHS, ROUTES, type AgentStatus, type ExecutableInfo, type JobLimit, type RunningJob } from '../api/contract';
+import { FILES_CONTENT_TYPE, HEADERS, PATHS, ROUTES, type ExtensionInfo, type AgentStatus, type ExecutableInfo, type JobLimit, type RunningJob } from '../api/contract';
 import { type AnswerHeaders, type HttpAnswer, HttpTransport } from './transport';
 import type { RunResult } from './types';
 
@@ -96,6 +96,14 @@ export class AgentClient {
 
   async status(call?: CallOptions): Promise<AgentStatus> {
     return jsonOf<AgentStatus>(await this.expect(200, ROUTES.status, { call }));
+  }
+
+  /** The agent's extensions (`serval agent --extensions`); an agent older than them has none. */
+  async listExtensions(call?: CallOptions): Promise<ExtensionInfo[]> {
+    const answer = await this.request(ROUTES.extensions, { call });
+    if (answer.status === 404) return [];
+    this.ensureStatus(answer, 200);
+    return jsonOf<ExtensionInfo[]>(answer);
   }
 
   async listJobs(call?: CallOptions): Promise<RunningJob[]> {

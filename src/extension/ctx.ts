@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 
+import type { ExtensionInfo } from '../api/contract';
 import type { AgentClient } from '../client/client';
 import { AgentHealth } from './agent/agentHealth';
 import { Agents, localAgentStorageDir } from './agent/agents';
@@ -17,6 +18,9 @@ import type { RunRequest } from './run/runJob';
 import { RunningJobs } from './run/runningJobs';
 import { JobsTree } from './tree/jobsTree';
 import { WorkspaceJobs } from './workspaceJobs';
+
+/** How long the agent's list of extensions is reused before it is asked again. */
+const EXTENSIONS_CACHE_MS = 5_000;
 
 export type { RunRecord } from './hooks';
 
@@ -49,6 +53,7 @@ export class Ctx implements vscode.Disposable {
   /** Fires after this extension changed what the agent stores (publish, delete); `job` when one job changed. */
   readonly onDidChangeStore = this.storeChanged.event;
   private readonly disposables: vscode.Disposable[] = [];
+  private extensionsCache: { atMs: number; list: readonly ExtensionInfo[] } | undefined;
   /** The `ExtensionContext.subscriptions` shape, for code that registers its own disposables. */
   readonly subscriptions = { push: (...disposables: vscode.Disposable[]) => this.disposables.push(...disposables) };
 
@@ -87,7 +92,9 @@ export class Ctx implements vscode.Disposable {
       OutputHeaderProvider.register(this.outputDocuments),
     );
     this.workspaceJobs = this.push(new WorkspaceJobs());
-    this.tree = this.push(new JobsTree({ catalog: this.catalog, agents: this.agents, health: this.health, log: this.log }));
+    this.tree = this.push(
+      new JobsTree({ catalog: this.catalog, agents: this.agents, health: this.health, log: this.log, agentExtensions: () => this.agentExtensions() }),
+    );
   }
 
   get workspaceState(): vscode.Memento {
@@ -99,6 +106,19 @@ export class Ctx implements vscode.Disposable {
   }
 
   /** The client of the agent in use (the local agent is started if needed). */
+  /**
+   * The extensions of the agent in use, asked again at most every few seconds (the tree, the
+   * manifest diagnostics and hovers all read them).
+   */
+  async agentExtensions(): Promise<readonly ExtensionInfo[]> {
+    const now = Date.now();
+    const cached = this.extensionsCache;
+    if (cached && now - cached.atMs < EXTENSIONS_CACHE_MS) return cached.list;
+    const list = await (await this.client()).listExtensions();
+    this.extensionsCache = { atMs: now, list };
+    return list;
+  }
+
   client(): Promise<AgentClient> {
     return this.agents.getClient();
   }

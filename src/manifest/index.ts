@@ -23,3 +23,5 @@ export { locateKeys, rangeEnd } from './locate';
 export type { KeyLocation, KeyLocations, ValueLocation } from './locate';
 export { checkManifest } from './rules';
 export { checkBinary } from './binary';
+export { checkFiles } from './filesCheck';
+export { checkExtensionsAvailable, extensionMarkdown, extensionUnderCursor } from './extensionsCheck';

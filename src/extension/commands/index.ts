@@ -19,6 +19,7 @@ import { runOnActiveFile } from './runOnActiveFile';
 import { runOnFile } from './runOnFile';
 import { runOnSelection } from './runOnSelection';
 import { runVersion } from './runVersion';
+import { runWithArguments } from './runWithArguments';
 import { setAgentToken } from './setAgentToken';
 import { showAgentLog } from './showAgentLog';
 import { startLocalAgent } from './startLocalAgent';
@@ -36,6 +37,7 @@ const COMMANDS: Readonly<Record<string, CommandFactory>> = {
   'serval.publish': publish,
   'serval.runOnActiveFile': runOnActiveFile,
   'serval.runOnSelection': runOnSelection,
+  'serval.runWithArguments': runWithArguments,
   'serval.runLiveOnActiveFile': runLiveOnActiveFile,
   'serval.stopLiveRun': stopLiveRun,
   'serval.runOnFile': runOnFile,

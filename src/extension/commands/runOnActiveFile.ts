@@ -5,7 +5,7 @@ import { parseRunArgument } from './runArgument';
 import { asksForInputFile, parseArgument, runOnChosenFile } from './runOnFile';
 
 /**
- * Serval: Run Job on Active File. With `{ job, version? }` (keybindings.json `args`, tests) it runs
+ * Serval: Run Job on Active File. With `{ job, version?, args?, env? }` (keybindings.json `args`, tests) it runs
  * that job without asking; else it asks which job, the last used first.
  */
 export const runOnActiveFile = (ctx: Ctx) => async (argument?: unknown) => {
@@ -14,5 +14,5 @@ export const runOnActiveFile = (ctx: Ctx) => async (argument?: unknown) => {
   const given = parseRunArgument(argument);
   const job = given?.job ?? (await pickJob(ctx, 'Run Job on Active File'));
   if (!job) return undefined;
-  return runJobOnEditor(ctx, { job, version: given?.version });
+  return runJobOnEditor(ctx, { job, version: given?.version, args: given?.args, env: given?.env });
 };

@@ -5,7 +5,8 @@
  * document's diagnostics when it closes. Other files cost nothing: they are never read.
  */
 import * as vscode from 'vscode';
-import { checkBinary, checkManifest } from '../../manifest';
+import type { ExtensionInfo } from '../../api/contract';
+import { checkBinary, checkExtensionsAvailable, checkFiles, checkManifest, type ManifestCheck } from '../../manifest';
 import { Problem, Severity } from '../../manifest/types';
 import { isManifestDocument, toRange } from './documents';
 
@@ -17,6 +18,12 @@ const SEVERITY: Record<Severity, vscode.DiagnosticSeverity> = {
   warning: vscode.DiagnosticSeverity.Warning,
   info: vscode.DiagnosticSeverity.Information,
 };
+
+/** The connected agent as manifest checks see it: its extensions, and its name for messages. */
+export interface AgentExtensionsView {
+  extensions(): Promise<readonly ExtensionInfo[]>;
+  label(): string;
+}
 
 /** A problem with the diagnostic shown for it, so quick fixes can find the problem again. */
 export interface ShownProblem {
@@ -30,7 +37,10 @@ export class ManifestDiagnostics implements vscode.Disposable {
   private readonly shown = new Map<string, ShownProblem[]>();
   private readonly disposables: vscode.Disposable[] = [this.collection];
 
-  constructor(private readonly log: vscode.LogOutputChannel) {
+  constructor(
+    private readonly log: vscode.LogOutputChannel,
+    private readonly agent?: AgentExtensionsView,
+  ) {
     const wasmWatcher = vscode.workspace.createFileSystemWatcher('**/*.wasm');
     const recheckForBinary = (): void => {
       if (validateBinary()) this.checkAllOpen(true);
@@ -88,13 +98,25 @@ export class ManifestDiagnostics implements vscode.Disposable {
     const version = document.version;
     const text = document.getText();
     const check = checkManifest(text);
-    this.show(document, check.problems); // text problems at once; the binary's follow
-    if (!validateBinary() || document.uri.scheme !== 'file') {
-      return;
+    this.show(document, check.problems); // text problems at once; the binary's, files' and agent's follow
+    const later: Problem[] = [];
+    if (validateBinary() && document.uri.scheme === 'file') {
+      later.push(...(await checkBinary(document.uri.fsPath, text, check)), ...(await checkFiles(document.uri.fsPath, text, check)));
     }
-    const binaryProblems = await checkBinary(document.uri.fsPath, text, check);
-    if (document.version === version && !document.isClosed) {
-      this.show(document, [...check.problems, ...binaryProblems]);
+    later.push(...(await this.extensionProblems(text, check)));
+    if (later.length > 0 && document.version === version && !document.isClosed) {
+      this.show(document, [...check.problems, ...later]);
+    }
+  }
+
+  /** Declared extensions the connected agent lacks; nothing when it cannot say (it is down, or old). */
+  private async extensionProblems(text: string, check: ManifestCheck): Promise<Problem[]> {
+    if (!this.agent || (check.manifest?.required_extensions.length ?? 0) === 0) return [];
+    try {
+      return checkExtensionsAvailable(text, check, await this.agent.extensions(), this.agent.label());
+    } catch (error) {
+      this.log.debug(`Could not list the agent's extensions: ${String(error)}`);
+      return [];
     }
   }
 

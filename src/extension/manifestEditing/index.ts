@@ -4,7 +4,8 @@
  */
 import * as vscode from 'vscode';
 import { newManifest } from '../commands/newManifest';
-import { ManifestDiagnostics } from './diagnostics';
+import type { ExtensionInfo } from '../../api/contract';
+import { type AgentExtensionsView, ManifestDiagnostics } from './diagnostics';
 import { TOML_SELECTOR } from './documents';
 import {
   ManifestCodeActionProvider,
@@ -17,8 +18,16 @@ export function registerManifestEditing(ctx: {
   subscriptions: { push(...d: vscode.Disposable[]): unknown };
   log: vscode.LogOutputChannel;
   config: { codeLensEnabled: boolean };
+  /** The connected agent's extensions and its name in messages (required_extensions checks, hovers). */
+  agentExtensions?: () => Promise<readonly ExtensionInfo[]>;
+  agents?: { label: string };
 }): void {
-  const diagnostics = new ManifestDiagnostics(ctx.log);
+  const listExtensions = ctx.agentExtensions?.bind(ctx);
+  const agent: AgentExtensionsView | undefined = listExtensions && {
+    extensions: listExtensions,
+    label: () => ctx.agents?.label ?? 'The agent',
+  };
+  const diagnostics = new ManifestDiagnostics(ctx.log, agent);
   const codeLenses = new ManifestCodeLensProvider(() => ctx.config.codeLensEnabled);
   ctx.subscriptions.push(
     diagnostics,
@@ -28,7 +37,7 @@ export function registerManifestEditing(ctx: {
       new ManifestCompletionProvider(),
       ...ManifestCompletionProvider.triggerCharacters,
     ),
-    vscode.languages.registerHoverProvider(TOML_SELECTOR, new ManifestHoverProvider()),
+    vscode.languages.registerHoverProvider(TOML_SELECTOR, new ManifestHoverProvider(agent)),
     vscode.languages.registerCodeActionsProvider(
       TOML_SELECTOR,
       new ManifestCodeActionProvider(diagnostics),

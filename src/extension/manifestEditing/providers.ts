@@ -11,7 +11,8 @@ import { QuickFix, quickFixes } from '../../manifest/fixes';
 import { BinaryFacts, binaryUnderCursor, hoverManifest } from '../../manifest/hover';
 import { WasmFormatError, inspectWasm } from '../../wasm/inspect';
 import { Config } from '../config';
-import { ManifestDiagnostics } from './diagnostics';
+import { extensionMarkdown, extensionUnderCursor } from '../../manifest/extensionsCheck';
+import { type AgentExtensionsView, ManifestDiagnostics } from './diagnostics';
 import { folderName, isManifestDocument, listWasmFiles, toRange } from './documents';
 
 const COMPLETION_KIND: Record<CompletionEntryKind, vscode.CompletionItemKind> = {
@@ -54,11 +55,21 @@ function toCompletionItem(document: vscode.TextDocument, entry: CompletionEntry)
 }
 
 export class ManifestHoverProvider implements vscode.HoverProvider {
+  constructor(private readonly agent?: AgentExtensionsView) {}
+
   async provideHover(document: vscode.TextDocument, position: vscode.Position): Promise<vscode.Hover | undefined> {
     if (!isManifestDocument(document)) {
       return undefined;
     }
     const text = document.getText();
+    const extension = this.agent && extensionUnderCursor(text, position.line, position.character);
+    if (extension && this.agent) {
+      const list = await this.agent.extensions().catch(() => undefined);
+      if (list) {
+        const markdown = extensionMarkdown(extension.name, list.find((e) => e.name === extension.name), this.agent.label());
+        return new vscode.Hover(new vscode.MarkdownString(markdown), toRange(document, extension.range));
+      }
+    }
     const written = binaryUnderCursor(text, position.line);
     const binary = written !== undefined && document.uri.scheme === 'file' ? await readBinaryFacts(document, written) : undefined;
     const result = hoverManifest({ text, line: position.line, column: position.character, binary });

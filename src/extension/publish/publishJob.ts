@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 
+import { FilesFolderError, packFilesFolder } from '../../files/folder';
 import { checkBinary, checkManifest, fullyQualifiedName, type Manifest, type Problem } from '../../manifest';
 import { abortSignalOf } from '../documents/manifestDocuments';
 import type { Ctx } from '../ctx';
@@ -18,6 +19,8 @@ export interface PublishResult {
   manifestIntegrity: string;
   /** SRI integrity of the uploaded executable. */
   integrity: string;
+  /** SRI integrity of the uploaded files archive, when the manifest names a `files` folder. */
+  filesIntegrity?: string;
 }
 
 /** A manifest that passed every check, with the bytes of its binary. */
@@ -28,6 +31,8 @@ interface ReadyToPublish {
   fqName: string;
   binaryPath: string;
   bytes: Uint8Array;
+  /** The `files` folder packed as a tar, when the manifest names one. */
+  files?: Uint8Array;
 }
 
 /** Serval: Publish Job. Resolves with what was stored, or undefined when the user stopped it. */
@@ -69,7 +74,18 @@ async function validate(ctx: Ctx, uri: vscode.Uri): Promise<ReadyToPublish> {
   const manifest = check.manifest;
   const binaryPath = path.resolve(path.dirname(uri.fsPath), manifest.binary);
   const bytes = new Uint8Array(await fs.readFile(binaryPath));
-  return { uri, text, manifest, fqName: fullyQualifiedName(manifest.namespace, manifest.name), binaryPath, bytes };
+  const files = manifest.files === undefined ? undefined : await packedFiles(uri, manifest.files);
+  return { uri, text, manifest, fqName: fullyQualifiedName(manifest.namespace, manifest.name), binaryPath, bytes, files };
+}
+
+/** The manifest's files folder as the archive to upload; a folder that cannot be published stops here. */
+async function packedFiles(uri: vscode.Uri, files: string): Promise<Uint8Array> {
+  try {
+    return await packFilesFolder(path.resolve(path.dirname(uri.fsPath), files));
+  } catch (error) {
+    if (!(error instanceof FilesFolderError)) throw error;
+    throw new UserFacingError(`Cannot publish ${vscode.workspace.asRelativePath(uri)}: its files folder "${files}" ${error.message}.`);
+  }
 }
 
 function refusal(ctx: Ctx, uri: vscode.Uri, errors: Problem[]): UserFacingError {
@@ -102,13 +118,18 @@ async function confirmPublish(ctx: Ctx, ready: ReadyToPublish): Promise<boolean>
   if (!ctx.config.publishConfirm) return true;
   return ctx.confirm({
     message: `Publish ${ready.fqName} ${ready.manifest.version} to ${ctx.agents.label}?`,
-    detail: `${ready.bytes.length} bytes from ${vscode.workspace.asRelativePath(ready.binaryPath)}`,
+    detail:
+      `${ready.bytes.length} bytes from ${vscode.workspace.asRelativePath(ready.binaryPath)}` +
+      (ready.files ? `, and the files of "${ready.manifest.files}" (${ready.files.length} bytes as a tar)` : ''),
     action: 'Publish',
     severity: 'information',
   });
 }
 
-/** Manifest first (the agent refuses an executable without one), then the executable; cancellable. */
+/**
+ * Manifest first (the agent refuses anything of a version without it), then the files, then the
+ * executable, which makes the version runnable: never without its files. Cancellable.
+ */
 function upload(ctx: Ctx, ready: ReadyToPublish): Thenable<PublishResult | undefined> {
   const { fqName, manifest } = ready;
   return vscode.window.withProgress(
@@ -120,10 +141,15 @@ function upload(ctx: Ctx, ready: ReadyToPublish): Thenable<PublishResult | undef
       progress.report({ message: 'manifest…' });
       const manifestIntegrity = await client.storeManifest(ready.text, { signal });
       try {
-        progress.report({ message: 'executable…', increment: 50 });
+        let filesIntegrity: string | undefined;
+        if (ready.files) {
+          progress.report({ message: 'files…', increment: 25 });
+          filesIntegrity = await client.putFiles(fqName, manifest.version, ready.files, { signal });
+        }
+        progress.report({ message: 'executable…', increment: ready.files ? 25 : 50 });
         const integrity = await client.putExecutable(fqName, manifest.version, ready.bytes, { signal });
         progress.report({ increment: 50 });
-        return { fqName, version: manifest.version, manifestIntegrity, integrity };
+        return { fqName, version: manifest.version, manifestIntegrity, integrity, ...(filesIntegrity && { filesIntegrity }) };
       } catch (error) {
         // The manifest is stored already: the tree must show it, without the version that failed.
         ctx.log.warn(`Publishing ${fqName} ${manifest.version} stopped after its manifest was stored, before its executable`);

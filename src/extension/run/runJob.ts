@@ -30,6 +30,10 @@ export interface RunRequest {
   input?: RunInput;
   /** Send only the selection of the editor (Run Job on Selection); shorthand for an editor input. */
   selectionOnly?: boolean;
+  /** Arguments after argv[0]; when given they replace the manifest's `args`. */
+  args?: readonly string[];
+  /** Environment entries over the manifest's `[env]`. */
+  env?: Readonly<Record<string, string>> | readonly string[];
 }
 
 const decoder = new TextDecoder();
@@ -50,11 +54,11 @@ export async function runJob(ctx: Ctx, request: RunRequest): Promise<RunRecord> 
   await new RecentJobs(ctx.workspaceState).remember(job);
   const client = await ctx.client();
   const label = version ? `${job} ${version}` : job;
-  ctx.lastRunRequest = { job, version, input: input.pinned };
+  ctx.lastRunRequest = { job, version, input: input.pinned, args: request.args, env: request.env };
   void setContext('serval.hasRun', true);
   ctx.log.info(`Running ${label} on ${input.description} (${input.bytes.length} bytes)`);
   const result = await ctx.runningJobs
-    .track(label, (signal) => client.run(job, input.bytes, { version, signal }))
+    .track(label, (signal) => client.run(job, input.bytes, { version, args: request.args, env: request.env, signal }))
     .catch(async (error: unknown) => Promise.reject(await explainRunFailure(ctx, job, version, error)));
   const record: RunRecord = { job, version, result, output: decoder.decode(result.output), problem: describeProblem(label, result) };
   ctx.recordRun(record);

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 
+import type { ExtensionInfo } from '../../api/contract';
 import { isCancellation, UnauthorizedError } from '../../client/errors';
 import type { AgentHealth, AgentHealthState } from '../agent/agentHealth';
 import { setContext, type Agents } from '../agent/agents';
@@ -10,6 +11,8 @@ import {
   CONTEXT_VALUES,
   type AgentNode,
   type ErrorNode,
+  type ExtensionNode,
+  type ExtensionsNode,
   type JobsNode,
   type ManifestNode,
   type NoticeNode,
@@ -19,6 +22,8 @@ import {
 /** What the tree reads from: the job catalog it shares with the run picker, the agents, their health. */
 export interface JobsTreeDeps {
   catalog: JobCatalog;
+  /** The extensions of the agent in use (GET /v1/extensions). */
+  agentExtensions: () => Promise<readonly ExtensionInfo[]>;
   agents: Agents;
   health: AgentHealth;
   log: vscode.LogOutputChannel;
@@ -62,7 +67,8 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
   async getChildren(node?: JobsNode): Promise<JobsNode[]> {
     try {
       if (!node) return await this.roots();
-      if (node.kind === 'agent') return await Promise.all(node.jobNames.map((name) => this.manifestNode(node, name)));
+      if (node.kind === 'agent') return [...(await Promise.all(node.jobNames.map((name) => this.manifestNode(node, name)))), ...(await this.extensionsNode(node))];
+      if (node.kind === 'extensions') return node.extensions.map((info) => ({ kind: 'extension', parent: node, info }));
       if (node.kind === 'manifest') return await this.versions(node);
       return [];
     } catch (error) {
@@ -74,6 +80,8 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
     if (node.kind === 'version') return node.manifest;
     if (node.kind === 'manifest') return node.agent;
     if (node.kind === 'notice') return node.manifest;
+    if (node.kind === 'extensions') return node.agent;
+    if (node.kind === 'extension') return node.parent;
     return undefined;
   }
 
@@ -89,6 +97,10 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
         return errorItem(node);
       case 'notice':
         return noticeItem(node);
+      case 'extensions':
+        return extensionsItem(node);
+      case 'extension':
+        return extensionItem(node);
     }
   }
 
@@ -129,6 +141,12 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
     const url = isRemote ? agents.remoteUrl : (agents.localUrl ?? '');
     const hasToken = isRemote ? await agents.hasRemoteToken() : true;
     return [{ kind: 'agent', isRemote, url, hasToken, jobNames: names }];
+  }
+
+  /** The agent's extensions as one group row, or nothing when it has none (or cannot say). */
+  private async extensionsNode(agent: AgentNode): Promise<ExtensionsNode[]> {
+    const extensions = await this.deps.agentExtensions().catch(() => []);
+    return extensions.length === 0 ? [] : [{ kind: 'extensions', agent, extensions }];
   }
 
   private async manifestNode(agent: AgentNode, fqName: string): Promise<ManifestNode> {
@@ -293,6 +311,28 @@ function noticeItem(node: NoticeNode): vscode.TreeItem {
   item.iconPath = new vscode.ThemeIcon(node.icon);
   item.command = node.command;
   item.tooltip = `Click to run "${node.command.title}".`;
+  return item;
+}
+
+function extensionsItem(node: ExtensionsNode): vscode.TreeItem {
+  const item = new vscode.TreeItem('Extensions', vscode.TreeItemCollapsibleState.Collapsed);
+  item.id = `extensions:${node.agent.url}`;
+  item.contextValue = CONTEXT_VALUES.extensions;
+  item.iconPath = new vscode.ThemeIcon('extensions');
+  item.description = String(node.extensions.length);
+  item.tooltip = 'Extensions of this agent: a job that lists one in required_extensions links its exports.';
+  return item;
+}
+
+function extensionItem(node: ExtensionNode): vscode.TreeItem {
+  const { info } = node;
+  const item = new vscode.TreeItem(info.name, vscode.TreeItemCollapsibleState.None);
+  item.id = `extension:${node.parent.agent.url}:${info.name}`;
+  item.contextValue = CONTEXT_VALUES.extension;
+  item.iconPath = new vscode.ThemeIcon('plug');
+  item.description = formatSize(info.size);
+  const exports = info.exports.length > 0 ? info.exports.map((name) => `\`${name}\``).join(', ') : 'nothing';
+  item.tooltip = new vscode.MarkdownString(`**${info.name}** exports ${exports}\n\n${info.integrity}`);
   return item;
 }
 

@@ -1,3 +1,4 @@
+import type { ExtensionInfo } from '../../api/contract';
 import type { ExecutableInfo } from '../../client/types';
 
 /** The root: the agent in use. Its children are the jobs it stores. */
@@ -53,7 +54,21 @@ export interface NoticeNode {
   manifest?: ManifestNode;
 }
 
-export type JobsNode = AgentNode | ManifestNode | VersionNode | ErrorNode | NoticeNode;
+/** The agent's extensions (`serval agent --extensions`), after its jobs; only when it has some. */
+export interface ExtensionsNode {
+  kind: 'extensions';
+  agent: AgentNode;
+  extensions: readonly ExtensionInfo[];
+}
+
+/** One extension: jobs that list it in required_extensions link its exports. */
+export interface ExtensionNode {
+  kind: 'extension';
+  parent: ExtensionsNode;
+  info: ExtensionInfo;
+}
+
+export type JobsNode = AgentNode | ManifestNode | VersionNode | ErrorNode | NoticeNode | ExtensionsNode | ExtensionNode;
 
 /** Tree item contextValues; package.json menus match on them. */
 export const CONTEXT_VALUES = {
@@ -64,4 +79,6 @@ export const CONTEXT_VALUES = {
   currentVersion: 'serval.version.current',
   error: 'serval.error',
   notice: 'serval.notice',
+  extensions: 'serval.extensions',
+  extension: 'serval.extension',
 } as const;
