@@ -24,7 +24,7 @@ export function parseRunArgument(argument: unknown): RunArgument | undefined {
       `The argument of the run command must be { "job": "<namespace.name>", "version"?: "<version>", "args"?: ["<argument>", …], "env"?: { "<KEY>": "<value>", … } }, not ${JSON.stringify(argument)}.`,
     );
   }
-  return { job, version, args, env };
+  return { job, ...(version !== undefined && { version }), ...(args !== undefined && { args }), ...(env !== undefined && { env }) };
 }
 
 function validArgs(args: unknown): args is string[] | undefined {
