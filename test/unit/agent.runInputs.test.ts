@@ -42,8 +42,9 @@ describe('a run gets arguments, environment and files (HTTP)', function () {
   let agent: TestAgent;
   const run = (query: string, version = '') =>
     request(agent.url, 'POST', `/v1/jobs/${NAME}/run?${version ? `version=${version}&` : ''}${query}`);
-  const putFiles = (version: string, body: Uint8Array, type = 'application/x-tar') =>
-    request(agent.url, 'PUT', `/v1/storage/manifests/${NAME}/files/${version}`, { body, headers: { 'content-type': type } });
+  const putFilesOf = (name: string, version: string, body: Uint8Array, type = 'application/x-tar') =>
+    request(agent.url, 'PUT', `/v1/storage/manifests/${name}/files/${version}`, { body, headers: { 'content-type': type } });
+  const putFiles = (version: string, body: Uint8Array, type = 'application/x-tar') => putFilesOf(NAME, version, body, type);
 
   async function store(version: string, extra = ''): Promise<void> {
     const manifest = await request(agent.url, 'POST', '/v1/storage/manifests', { body: manifestText('files', version, extra) });
@@ -116,6 +117,20 @@ describe('a run gets arguments, environment and files (HTTP)', function () {
       assert.doesNotMatch(first.text, /: (?!ok)[A-Z][a-z]+ [a-z]/, 'every step ok');
       const second = await run('', '3.0.0');
       assert.equal(second.text, first.text, 'the first run left nothing behind');
+    });
+
+    it('passes every check of the raw WASI filesystem conformance program (wasi-fs.c)', async () => {
+      const manifest = await request(agent.url, 'POST', '/v1/storage/manifests', { body: manifestText('wasi_fs', '1.0.0') });
+      assert.equal(manifest.status, 201, manifest.text);
+      const wasm = await readFile(path.join(WASI_PROGRAMS, 'wasi-fs.wasm'));
+      const files = await putFilesOf('test.serval.wasi_fs', '1.0.0', writeTar([]));
+      assert.equal(files.status, 201, files.text);
+      assert.equal((await request(agent.url, 'PUT', '/v1/storage/manifests/test.serval.wasi_fs/executable/1.0.0', { body: wasm })).status, 201);
+      const answer = await request(agent.url, 'POST', '/v1/jobs/test.serval.wasi_fs/run');
+      assert.equal(answer.headers['serval-exit-code'], '0', answer.text);
+      assert.doesNotMatch(answer.text, /FAIL/);
+      assert.match(answer.text, /done: 0 failed\n$/);
+      assert.ok(answer.text.split('\n').filter((line) => line.startsWith('ok ')).length >= 90);
     });
 
     it('takes a gzip-compressed tar too', async () => {
