@@ -94,7 +94,12 @@ export function createAgentServer(agent: AgentContext, guards: ServerGuards): Se
     const { pathname, query, authority } = splitUrl(req.url ?? '/');
     const method = req.method ?? 'GET';
     if (hostHeaderCount(req.rawHeaders) > 1) throw new HttpError(400, 'the request has more than one Host header; send exactly one');
-    if (!hostAccepted(req.headers.host)) throw hostRefused(req.headers.host, guards.listenHost);
+    const isPing = pathname === PING_PATH && (method === 'GET' || method === 'HEAD');
+    // A load balancer's health check (haproxy's `option httpchk GET /monitor/ping`) is HTTP/1.0
+    // without a Host header. Browsers always send one, so answering it opens nothing to DNS
+    // rebinding; HTTP/1.1 requires Host, so a 1.1 request without one is still refused.
+    const healthCheck = isPing && req.httpVersion === '1.0' && req.headers.host === undefined && authority === undefined;
+    if (!healthCheck && !hostAccepted(req.headers.host)) throw hostRefused(req.headers.host, guards.listenHost);
     if (authority !== undefined && !hostAccepted(authority)) throw hostRefused(authority, guards.listenHost);
     const origin = originCheck(req.headers.origin, firstValue(req.headers['sec-fetch-site']));
     if (!origin.allowed) throw new HttpError(403, origin.reason);
@@ -103,7 +108,6 @@ export function createAgentServer(agent: AgentContext, guards: ServerGuards): Se
       // A preflight carries no token: it asks whether the real request may be sent.
       if (method === 'OPTIONS') return answerPreflight(res);
     }
-    const isPing = pathname === PING_PATH && (method === 'GET' || method === 'HEAD');
     if (tokenAccepted && !isPing && !tokenAccepted(req.headers.authorization)) await refuseToken(req);
     const match = router.match(pathname);
     if (!match) throw new HttpError(404, `there is no route ${pathname}; see the agent API for its routes (e.g. GET /v1/storage/manifests)`);

@@ -754,9 +754,14 @@ describe('agent API contract: Security', () => {
         assertErrorAnswer(answer, 403, /--allow-host/);
       }
     }
-    // Without a Host header (HTTP/1.0 may leave it out; HTTP/1.1 must not): refused, saying why.
+    // Without a Host header (HTTP/1.0 may leave it out; HTTP/1.1 must not): refused, saying why,
+    // except a load balancer's HTTP/1.0 health check of /monitor/ping (haproxy's `option httpchk`).
+    const ping10 = await rawExchange(agent.url, 'GET /monitor/ping HTTP/1.0\r\n\r\n');
+    assert.match(ping10, /^HTTP\/1\.[01] 200 [^]*\r\n\r\npong$/);
+    const ping11 = await rawExchange(agent.url, 'GET /monitor/ping HTTP/1.1\r\nConnection: close\r\n\r\n');
+    assert.match(ping11, /^HTTP\/1\.[01] 403 [^]*\r\n\r\na request without a Host header is not accepted/);
     for (const version of ['1.0', '1.1']) {
-      const raw = await rawExchange(agent.url, `GET /monitor/ping HTTP/${version}\r\nConnection: close\r\n\r\n`);
+      const raw = await rawExchange(agent.url, `GET ${MANIFESTS} HTTP/${version}\r\nConnection: close\r\n\r\n`);
       assert.match(raw, /^HTTP\/1\.[01] 403 [^]*\r\n\r\na request without a Host header is not accepted/, version);
     }
   });
