@@ -141,15 +141,16 @@ export class S3Store implements JobStore {
     return this.lookup(() => this.view.executable(name, version));
   }
 
+  /** On the hot path (every run reads its manifest's defaults): from memory, the bucket on a miss. */
   async manifestInfo(name: string, version?: string): Promise<(BlobInfo & { version: string }) | undefined> {
-    await this.revalidate();
-    const ref = this.view.manifest(name, version);
+    const ref = await this.lookup(() => this.view.manifest(name, version));
     return ref && { integrity: ref.integrity, size: ref.size, version: ref.version };
   }
 
   // ---- reads ----
 
   async readManifest(name: string, version?: string): Promise<StoredManifest | undefined> {
+    await this.revalidate();
     const info = await this.manifestInfo(name, version);
     if (!info) return undefined;
     const text = await this.readBlob(info, 'manifest', name, info.version);
@@ -188,8 +189,11 @@ export class S3Store implements JobStore {
   }
 
   async filesInfo(name: string, version: string): Promise<BlobInfo | undefined> {
-    const ref = await this.lookup(() => this.view.files(name, version));
-    return ref && { integrity: ref.integrity, size: ref.size };
+    // A version this agent knows without a files archive has none: no need to ask the bucket.
+    const known = (): boolean => this.view.executable(name, version) !== undefined || this.view.manifest(name, version) !== undefined;
+    const ref = await this.lookup(() => this.view.files(name, version) ?? (known() ? null : undefined));
+    if (!ref) return undefined;
+    return { integrity: ref.integrity, size: ref.size };
   }
 
   async readFiles(name: string, version: string): Promise<Buffer | undefined> {
@@ -247,6 +251,7 @@ export class S3Store implements JobStore {
    */
   private async lookup<T>(answer: () => T): Promise<T> {
     const first = answer();
+    // undefined and false mean "not known here"; null means "known: there is none".
     if (first !== undefined && first !== false) return first;
     await this.s3(() => this.index.refreshSinceNow());
     this.syncView();
