@@ -115,6 +115,7 @@ describe('a run gets arguments, environment and files (HTTP)', function () {
       assert.match(first.text, /create new\.txt: ok\nread new\.txt: written by the job\n/);
       assert.match(first.text, /read new\.txt: WRITTEN\n/);
       assert.doesNotMatch(first.text, /: (?!ok)[A-Z][a-z]+ [a-z]/, 'every step ok');
+      assert.match(first.text, /\npreopen 3 \/\npreopen 4 sub\n$/, '/ first, then each top-level folder by name');
       const second = await run('', '3.0.0');
       assert.equal(second.text, first.text, 'the first run left nothing behind');
     });

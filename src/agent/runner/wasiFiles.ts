@@ -130,6 +130,8 @@ const FILESTAT_BYTES = 64;
 const TREE_DEVICE = 1n;
 /** The name of the preopened directory, as the issue's wire contract says. */
 export const PREOPEN_NAME = '/';
+/** Top-level folders preopened by name besides `/`, at most. */
+const MAX_NAMED_PREOPENS = 16;
 
 /** What the host gives the stdio descriptors: stdin bytes and the stdout/stderr sinks. */
 export interface Stdio {
@@ -171,7 +173,24 @@ export class WasiFiles {
       [2, { kind: 'stderr', base: STDOUT_RIGHTS, inheriting: 0n }],
     ]);
     this.fs = fs;
-    if (fs) this.table.set(3, { kind: 'dir', node: fs.root, preopen: PREOPEN_NAME, flags: 0, base: DIRECTORY_RIGHTS, inheriting: DIRECTORY_INHERITING_RIGHTS });
+    if (!fs) return;
+    const preopen = (node: DirNode, name: string): Descriptor => ({
+      kind: 'dir',
+      node,
+      preopen: name,
+      flags: 0,
+      base: DIRECTORY_RIGHTS,
+      inheriting: DIRECTORY_INHERITING_RIGHTS,
+    });
+    this.table.set(3, preopen(fs.root, PREOPEN_NAME));
+    // Each top-level folder is preopened under its own name too (fd 4 on), the same directory as
+    // seen through `/`: a program that looks for the directory it was given by name (as with
+    // `wasmtime --dir NAME`) finds it.
+    let fd = 4;
+    for (const [name, node] of [...fs.root.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (node.kind !== 'dir' || fd >= 4 + MAX_NAMED_PREOPENS) continue;
+      this.table.set(fd++, preopen(node, name));
+    }
   }
 
   /** Readiness of a descriptor for poll_oneoff: undefined when it is not open. */
