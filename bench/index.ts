@@ -10,7 +10,6 @@
  *   npm run bench                    every section
  *   npm run bench -- latency load    only those (by name; goals then show what they can)
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
@@ -20,10 +19,12 @@ import { bigInputs } from './bigInputs';
 import { goals, manifestCheck } from './goals';
 import { INPUT, latency } from './latency';
 import { load } from './load';
+import { hostile } from './hostile';
 import { publish } from './publish';
-import { type BenchContext, type BenchSection, loadAverage, printHeader, printSection, type Server } from './report';
+import { type BenchContext, type BenchSection, loadAverage, printHeader, printSection } from './report';
+import { spawnServer, stop } from './servers';
 
-const SECTIONS: BenchSection[] = [latency, load, bigInputs, publish, manifestCheck, goals];
+const SECTIONS: BenchSection[] = [latency, load, bigInputs, publish, manifestCheck, hostile, goals];
 
 const REPO = path.resolve(__dirname, '../..');
 const SAMPLE = path.join(REPO, 'samples', 'loudify');
@@ -70,27 +71,6 @@ async function checkJobWorks(context: BenchContext): Promise<void> {
   if (result.exitCode !== 0 || !Buffer.from(result.output).equals(Buffer.from(INPUT.toString().toUpperCase()))) {
     throw new Error(`loudify did not upper-case its input through the agent (exit code ${result.exitCode})`);
   }
-}
-
-/** Starts a node script that prints `listening on <url>` once it listens. */
-async function spawnServer(args: string[]): Promise<Server> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let stdout = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const match = /^listening on (\S+)\n/.exec(stdout);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`${path.basename(args[0]!)} exited with ${code} before listening`)));
-  });
-  return { child, url, pid: child.pid! };
-}
-
-async function stop(server: Server): Promise<void> {
-  if (server.child.exitCode !== null) return;
-  server.child.kill('SIGTERM');
-  await new Promise((resolve) => server.child.once('exit', resolve));
 }
 
 main().catch((error: unknown) => {

@@ -10,8 +10,13 @@ import { inspectWasm } from '../../wasm/inspect';
 export type ManifestVerdict = { ok: true; name: string; version: string } | { ok: false; message: string };
 export type WasmVerdict = { ok: true } | { ok: false; message: string };
 
-export type CheckRequest = { id: number; kind: 'manifest' | 'wasm'; bytes: Uint8Array };
-export type CheckAnswer = { id: number; verdict: ManifestVerdict | WasmVerdict };
+/** What a run takes from its version's manifest; undefined when the stored manifest does not check. */
+export type RunDefaultsVerdict = { args: string[]; env: Record<string, string>; requiredExtensions: string[] } | undefined;
+
+export type CheckKind = 'manifest' | 'wasm' | 'run-defaults';
+export type CheckVerdict = ManifestVerdict | WasmVerdict | RunDefaultsVerdict;
+export type CheckRequest = { id: number; kind: CheckKind; bytes: Uint8Array };
+export type CheckAnswer = { id: number; verdict: CheckVerdict };
 
 export function manifestVerdict(bytes: Uint8Array): ManifestVerdict {
   let text: string;
@@ -33,8 +38,15 @@ export function wasmVerdict(bytes: Uint8Array): WasmVerdict {
   return { ok: false, message: `the body is not a valid WebAssembly module: ${whyInvalid(bytes)}` };
 }
 
-export function verdictOf(request: CheckRequest): ManifestVerdict | WasmVerdict {
-  return request.kind === 'manifest' ? manifestVerdict(request.bytes) : wasmVerdict(request.bytes);
+export function runDefaultsVerdict(bytes: Uint8Array): RunDefaultsVerdict {
+  const manifest = checkManifest(new TextDecoder().decode(bytes)).manifest;
+  return manifest && { args: manifest.args, env: manifest.env, requiredExtensions: manifest.required_extensions };
+}
+
+export function verdictOf(request: CheckRequest): CheckVerdict {
+  if (request.kind === 'manifest') return manifestVerdict(request.bytes);
+  if (request.kind === 'wasm') return wasmVerdict(request.bytes);
+  return runDefaultsVerdict(request.bytes);
 }
 
 /** Line and column counted from 1, as people and editors' status bars do. */

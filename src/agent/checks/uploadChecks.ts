@@ -9,13 +9,14 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 import type { AgentLog } from '../types';
-import { type CheckAnswer, type CheckRequest, type ManifestVerdict, type WasmVerdict, verdictOf } from './checks';
+import { type CheckAnswer, type CheckRequest, type CheckVerdict, type ManifestVerdict, type RunDefaultsVerdict, type WasmVerdict, verdictOf } from './checks';
 
 /** Built next to this file by tsc (out/src/agent/checks/) and next to cli.js by esbuild (dist/). */
 const WORKER_SCRIPT = path.join(__dirname, 'checkWorker.js');
 
 interface Pending {
-  resolve(verdict: ManifestVerdict | WasmVerdict): void;
+  kind: CheckRequest['kind'];
+  resolve(verdict: CheckVerdict): void;
 }
 
 export class UploadChecks {
@@ -40,20 +41,25 @@ export class UploadChecks {
     return this.check('wasm', bytes) as Promise<WasmVerdict>;
   }
 
+  /** A stored manifest's run defaults (args, env, extensions), parsed off the main thread too. */
+  runDefaults(bytes: Uint8Array): Promise<RunDefaultsVerdict> {
+    return this.check('run-defaults', bytes) as Promise<RunDefaultsVerdict>;
+  }
+
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
     await worker?.terminate();
   }
 
-  private check(kind: CheckRequest['kind'], bytes: Uint8Array): Promise<ManifestVerdict | WasmVerdict> {
+  private check(kind: CheckRequest['kind'], bytes: Uint8Array): Promise<CheckVerdict> {
     const request: CheckRequest = { id: this.nextId++, kind, bytes };
     if (this.inPlace) return Promise.resolve(verdictOf(request));
     const worker = this.started();
     return new Promise((resolve) => {
-      this.pending.set(request.id, { resolve });
+      this.pending.set(request.id, { kind, resolve });
       worker.ref();
-      // A copy goes over (the caller keeps its bytes: the store may still need them).
+      // A copy goes over (the store may still need the caller's bytes), none for shared memory.
       worker.postMessage(request);
     });
   }
@@ -81,7 +87,7 @@ export class UploadChecks {
     if (this.pending.size === 0) return;
     this.log('warn', 'the check worker stopped while checking uploads; they were refused', { cause });
     const message = `the agent could not check this upload: its check thread stopped (${cause}); store it again`;
-    for (const { resolve } of this.pending.values()) resolve({ ok: false, message });
+    for (const { resolve, kind } of this.pending.values()) resolve(kind === 'run-defaults' ? undefined : { ok: false, message });
     this.pending.clear();
   }
 }

@@ -50,7 +50,7 @@ export function readBody(req: IncomingMessage, limit: number, what: string, opti
     let size = 0;
     const stop = (error: Error): void => {
       req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
-      // Paused, so the socket stops pulling bytes: the response closes the connection.
+      // Paused until the refusal is sent; the server's lingering close then reads and drops the rest.
       req.pause();
       reject(error);
     };

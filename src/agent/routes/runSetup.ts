@@ -2,7 +2,6 @@
  * What a run of one version needs besides its executable and stdin: the manifest's defaults
  * (args, env, required extensions), parsed once per manifest content and kept.
  */
-import { checkManifest } from '../../manifest';
 import { LruMap } from '../runner/lru';
 import type { AgentContext } from './context';
 import type { RunDefaults } from './runInputs';
@@ -21,10 +20,8 @@ export async function versionSetup(agent: AgentContext, name: string, version: s
   const kept = parsed.get(integrity);
   if (kept) return kept;
   const stored = await agent.storage.readManifest(name, version);
-  const manifest = stored ? checkManifest(stored.text.toString('utf8')).manifest : undefined;
-  const setup: VersionSetup = manifest
-    ? { args: manifest.args, env: manifest.env, requiredExtensions: manifest.required_extensions }
-    : NO_DEFAULTS;
+  // In the check worker: a 1 MiB manifest takes the parser a while, and runs must not wait on it.
+  const setup: VersionSetup = (stored && (await agent.checks.runDefaults(stored.text))) || NO_DEFAULTS;
   parsed.set(integrity, setup);
   return setup;
 }

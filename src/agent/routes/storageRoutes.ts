@@ -7,6 +7,17 @@ import { HttpError, OCTETS, TOML, sendBytes, sendEmpty, sendJson, sendText } fro
 import type { RequestContext } from '../http/router';
 import type { AgentContext } from './context';
 
+/**
+ * The store hashes and writes what it is given piece by piece: one 60 MB piece would hold the
+ * event loop for its whole hash; 1 MiB slices let pings and other requests in between.
+ */
+async function* inSlices(bytes: Uint8Array, size = 1024 * 1024): AsyncGenerator<Uint8Array> {
+  for (let offset = 0; offset < bytes.byteLength; offset += size) yield bytes.subarray(offset, offset + size);
+}
+
+/** Uploads from this size on are read into shared memory. */
+const SHARED_UPLOAD_BYTES = 1024 * 1024;
+
 export async function listManifests(agent: AgentContext, { res }: RequestContext): Promise<void> {
   sendJson(res, 200, await agent.storage.names());
 }
@@ -63,8 +74,9 @@ export async function putExecutable(agent: AgentContext, { req, res, name, versi
   // Held in memory (within the body limit): WebAssembly.validate needs the whole module. The
   // store hashes it (once) while writing it, checks the announced integrity, then lets it pass
   // only once it validated.
-  const bytes = await readBody(req, agent.maxBodyBytes, 'executable');
-  const stored = await agent.storage.putExecutable(name, target, bytes, { expectedIntegrity, beforeCommit: () => checkWebAssembly(agent, bytes) });
+  // Shared memory: the check worker validates it in place, without a copy on this thread.
+  const bytes = await readBody(req, agent.maxBodyBytes, 'executable', { sharedFrom: SHARED_UPLOAD_BYTES });
+  const stored = await agent.storage.putExecutable(name, target, inSlices(bytes), { expectedIntegrity, beforeCommit: () => checkWebAssembly(agent, bytes) });
   if (!stored) throw noManifest(name);
   agent.log('info', 'executable stored', { name, version: target, integrity: stored.integrity, size: stored.size });
   sendText(res, 201, stored.integrity, { location: PATHS.executable(name, target) });
