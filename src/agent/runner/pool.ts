@@ -34,6 +34,7 @@ const DEFAULT_COMPILED_MODULES = 64;
 export const DEFAULT_MODULE_CACHE_BYTES = 256 * 1024 * 1024;
 /** setTimeout fires at once for delays past 2^31-1 ms; a longer limit is as good as none. */
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
+const STARTING_RECHECK_MS = 20;
 
 export interface JobRunnerOptions {
   limits: JobLimits;
@@ -234,7 +235,8 @@ export class JobRunner {
       // Waiting for a thread to start (the first jobs, or a replacement after a time-out) is the
       // pool's own delay, not overload: the job waits on.
       if (this.workerStarting()) {
-        task.queueTimer = setTimeout(onWaitedTooLong, waitLimit);
+        // Looked at again once the thread is up: a job still waiting then waits behind others.
+        task.queueTimer = setTimeout(onWaitedTooLong, STARTING_RECHECK_MS);
         return;
       }
       this.dequeue(task);
