@@ -35,6 +35,8 @@ export class ManifestDiagnostics implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection('serval');
   private readonly pending = new Map<string, NodeJS.Timeout>();
   private readonly shown = new Map<string, ShownProblem[]>();
+  /** The document version whose problems are shown, so a re-check of the same text does not flicker. */
+  private readonly shownVersion = new Map<string, number>();
   private readonly disposables: vscode.Disposable[] = [this.collection];
 
   constructor(
@@ -98,14 +100,18 @@ export class ManifestDiagnostics implements vscode.Disposable {
     const version = document.version;
     const text = document.getText();
     const check = checkManifest(text);
-    this.show(document, check.problems); // text problems at once; the binary's, files' and agent's follow
+    // Edited text: its problems at once, the binary's, files' and agent's follow. A re-check of the
+    // same text (a .wasm was rebuilt) keeps what is shown until the new verdict, so the binary's
+    // problem and its quick fixes never vanish for a moment.
+    if (this.shownVersion.get(document.uri.toString()) !== version) this.show(document, check.problems);
     const later: Problem[] = [];
     if (validateBinary() && document.uri.scheme === 'file') {
       later.push(...(await checkBinary(document.uri.fsPath, text, check)), ...(await checkFiles(document.uri.fsPath, text, check)));
     }
     later.push(...(await this.extensionProblems(text, check)));
-    if (later.length > 0 && document.version === version && !document.isClosed) {
+    if (document.version === version && !document.isClosed) {
       this.show(document, [...check.problems, ...later]);
+      this.shownVersion.set(document.uri.toString(), version);
     }
   }
 
@@ -135,6 +141,7 @@ export class ManifestDiagnostics implements vscode.Disposable {
     clearTimeout(this.pending.get(key));
     this.pending.delete(key);
     this.shown.delete(key);
+    this.shownVersion.delete(key);
     this.collection.delete(uri);
   }
 
