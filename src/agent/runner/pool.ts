@@ -98,6 +98,11 @@ interface Slot {
   /** Ids of the modules this worker holds, in LRU order (mirrors the worker's map). */
   modules: LruMap<number, number>;
   task?: Task;
+  /**
+   * Checks the running job's time limit. Armed once and left armed across jobs (not set and
+   * cleared per job): when it fires it times the job out, or re-arms for the time the current job
+   * has left. Unref'd: a busy worker keeps the process alive, not this.
+   */
   timer?: NodeJS.Timeout;
   /** Set once the pool terminates it on purpose: its exit is then no crash. */
   retired: boolean;
@@ -156,16 +161,30 @@ export class JobRunner {
    * Runs a job to one of its outcomes. Rejects when the signal aborts it (with the signal's
    * reason), when loadBytes fails, or when the runner is closed.
    */
-  async run(job: JobRequest): Promise<JobOutcome> {
-    this.throwIfClosed();
-    job.signal?.throwIfAborted();
+  run(job: JobRequest): Promise<JobOutcome> {
+    try {
+      this.throwIfClosed();
+      job.signal?.throwIfAborted();
+      // The hot path: a module compiled already goes to a worker without a promise hop.
+      const compiled = this.compiled.get(job.key);
+      return compiled ? this.runCompiled(job, compiled, performance.now()) : this.compileThenRun(job);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private async compileThenRun(job: JobRequest): Promise<JobOutcome> {
     const preparedAt = performance.now();
     const prepared = await this.prepare(job);
-    if (!prepared.ok) return { kind: 'not-runnable', message: prepared.message, durationMs: performance.now() - preparedAt };
-    const extensions = chooseExtensions(prepared.extensionImports, job.extensions);
-    if (!extensions.ok) return { kind: 'not-runnable', message: extensions.message, durationMs: performance.now() - preparedAt };
     this.throwIfClosed();
     job.signal?.throwIfAborted();
+    return this.runCompiled(job, prepared, preparedAt);
+  }
+
+  private runCompiled(job: JobRequest, prepared: CompiledModule, preparedAt: number): Promise<JobOutcome> {
+    if (!prepared.ok) return Promise.resolve({ kind: 'not-runnable', message: prepared.message, durationMs: performance.now() - preparedAt });
+    const extensions = chooseExtensions(prepared.extensionImports, job.extensions);
+    if (!extensions.ok) return Promise.resolve({ kind: 'not-runnable', message: extensions.message, durationMs: performance.now() - preparedAt });
     if (this.startFailure) throw new Error(this.startFailure);
     this.checkRoom(job.stdin.byteLength);
     return new Promise<JobOutcome>((resolve, reject) => {
@@ -290,9 +309,9 @@ export class JobRunner {
     resetSharedOutput(slot.setup.stderr);
     const message = this.messageFor(slot, task);
     if (message) slot.worker.postMessage(message, message.stdin && !(message.stdin.buffer instanceof SharedArrayBuffer) ? [message.stdin.buffer] : []);
-    slot.timer = setTimeout(() => this.timeOut(slot), Math.min(this.limits.timeoutMs, LONGEST_TIMER_MS));
     slot.worker.ref();
     task.startedAt = performance.now();
+    if (!slot.timer) this.armDeadline(slot, this.limits.timeoutMs);
     slot.channel.start(task.module.id, task.stdin, task.context, message !== undefined);
     slot.channel.whenEnded(slot.onEnded);
   }
@@ -334,13 +353,25 @@ export class JobRunner {
     }
   }
 
-  /** Takes the slot's task off it (timer, abort listener, count) and hands it to `end`. */
+  private armDeadline(slot: Slot, inMs: number): void {
+    slot.timer = setTimeout(() => this.checkDeadline(slot), Math.min(Math.max(0, inMs), LONGEST_TIMER_MS));
+    slot.timer.unref();
+  }
+
+  private checkDeadline(slot: Slot): void {
+    slot.timer = undefined;
+    const task = slot.task;
+    if (!task || slot.retired) return;
+    const leftMs = task.startedAt + this.limits.timeoutMs - performance.now();
+    if (leftMs <= 0 || this.limits.timeoutMs >= LONGEST_TIMER_MS) this.timeOut(slot);
+    else this.armDeadline(slot, leftMs);
+  }
+
+  /** Takes the slot's task off it (abort listener, count) and hands it to `end`. */
   private detach(slot: Slot, end: (task: Task) => void): void {
     const task = slot.task;
     if (!task) return;
-    clearTimeout(slot.timer);
     slot.task = undefined;
-    slot.timer = undefined;
     this.busy--;
     this.settle(task, end);
   }
@@ -479,6 +510,7 @@ export class JobRunner {
 
   private async retire(slot: Slot): Promise<void> {
     slot.retired = true;
+    clearTimeout(slot.timer);
     this.slots.delete(slot);
     await slot.worker.terminate();
     slot.channel.release();
