@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AgentClient } from '../client/client';
+import { checkFullyQualifiedName } from '../manifest/names';
 import { UsageError } from './errors';
 import type { CliIo } from './io';
 
@@ -50,6 +51,14 @@ export function clientFrom(values: { agent?: string; token?: string }, io: CliIo
 export function requiredPositional(value: string | undefined, what: string, command: string): string {
   if (value === undefined || value === '') throw new UsageError(`missing ${what}`, command);
   return value;
+}
+
+/** A job's fully-qualified name (`sh.serval.loudify`), or a usage error (exit code 2) that says what is wrong. */
+export function requiredJobName(value: string | undefined, command: string): string {
+  const name = requiredPositional(value, 'the job NAME, e.g. sh.serval.loudify', command);
+  const problem = checkFullyQualifiedName(name);
+  if (problem) throw new UsageError(`"${name}" is not a job name: ${problem}`, command);
+  return name;
 }
 
 /** A whole number in [min, max], or a usage error that names the option. */

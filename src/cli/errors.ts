@@ -37,6 +37,8 @@ export function exitCodeOf(error: unknown): number {
 /** The one line shown for an error: typed errors carry a user-ready message already. */
 export function messageOf(error: unknown): string {
   if (isCancellation(error)) return 'interrupted';
+  // The agent's own 401 body speaks HTTP; say it with the CLI's flag and variable.
+  if (error instanceof UnauthorizedError) return tokenMessage(error);
   if (isMissingFile(error)) return `no such file: ${(error as NodeJS.ErrnoException).path ?? 'unknown'}`;
   if (error instanceof Error) return error.message;
   return String(error);
@@ -44,4 +46,10 @@ export function messageOf(error: unknown): string {
 
 function isMissingFile(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+export function tokenMessage(error: UnauthorizedError): string {
+  return /refused|wrong|invalid/i.test(error.message)
+    ? 'the agent refused the token: give the one it was started with, with --token T or SERVAL_AGENT_TOKEN'
+    : 'the agent needs a token: give it with --token T or SERVAL_AGENT_TOKEN';
 }

@@ -23,7 +23,7 @@ const VALUE_OPTIONS = new Set(['--agent', '--token']);
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));
   const commands = COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`).join('\n');
-  return `Usage: serval COMMAND [options]      (serval COMMAND --help for its options)
+  return `Usage: serval COMMAND [options]      (serval help COMMAND, or serval COMMAND --help, for its options)
 
 Store and run WebAssembly (WASI) jobs on a Serval agent.
 
@@ -44,9 +44,9 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
   try {
     const index = commandIndex(argv);
     if (index === -1) return await topLevel(argv, io);
-    const command = COMMANDS.find((candidate) => candidate.name === argv[index]);
-    if (!command) throw new UsageError(`unknown command "${argv[index]}"`);
     const args = [...argv.slice(0, index), ...argv.slice(index + 1)];
+    if (argv[index] === 'help') return await help(args, io);
+    const command = findCommand(argv[index]!);
     if (args.includes('--help') || args.includes('-h')) {
       await writeFully(io.stdout, `${command.help}\n`);
       return EXIT.ok;
@@ -56,6 +56,43 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
     await writeFully(io.stderr, `serval: ${messageOf(error)}\n`);
     return exitCodeOf(error);
   }
+}
+
+function findCommand(name: string): Command {
+  const command = COMMANDS.find((candidate) => candidate.name === name);
+  if (command) return command;
+  const close = closestName(name, [...COMMANDS.map((candidate) => candidate.name), 'help']);
+  throw new UsageError(`unknown command "${name}"${close ? `; did you mean "${close}"?` : ''}`);
+}
+
+/** `serval help` prints the overview; `serval help COMMAND` that command's help. */
+async function help(args: readonly string[], io: CliIo): Promise<number> {
+  const name = args.find((arg) => !arg.startsWith('-'));
+  await writeFully(io.stdout, name === undefined ? mainHelp() : `${findCommand(name).help}\n`);
+  return EXIT.ok;
+}
+
+/** The known name within two edits of `name` (typos such as `lst`, `stroe`), if one is. */
+export function closestName(name: string, known: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(name.toLowerCase(), candidate);
+    if (distance <= 2 && (!best || distance < best.distance)) best = { name: candidate, distance };
+  }
+  return best?.name;
+}
+
+/** Levenshtein distance, with a swap of neighbours counted as one edit. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      rows[i]![j] = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) rows[i]![j] = Math.min(rows[i]![j]!, rows[i - 2]![j - 2]! + 1);
+    }
+  }
+  return rows[a.length]![b.length]!;
 }
 
 /** No command: `--help`, `--version`, or a usage error. */

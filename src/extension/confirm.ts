@@ -10,6 +10,20 @@ export interface Confirmation {
   severity?: 'warning' | 'information';
 }
 
+/** A question with several answers, e.g. Replace / Bump Version; the dialog's Cancel is one more. */
+export interface Choice {
+  message: string;
+  detail?: string;
+  actions: readonly string[];
+}
+
+/** Resolves with the action chosen, or undefined for Cancel. */
+export type Choose = (question: Choice) => Promise<string | undefined>;
+
+/** The real choice: a modal warning with one button per action. */
+export const chooseModally: Choose = async ({ message, detail, actions }) =>
+  vscode.window.showWarningMessage(message, { modal: true, detail }, ...actions);
+
 /** Resolves true when the user chose the action. */
 export type Confirm = (question: Confirmation) => Promise<boolean>;
 

@@ -8,7 +8,7 @@ import { Agents, localAgentStorageDir } from './agent/agents';
 import { AgentTokens } from './agent/agentTokens';
 import { JobCatalog } from './catalog/jobCatalog';
 import { Config } from './config';
-import type { Confirmation } from './confirm';
+import type { Choice, Confirmation } from './confirm';
 import { ManifestDocuments } from './documents/manifestDocuments';
 import { OutputDocuments } from './documents/outputDocuments';
 import type { CommandFailure, ExtensionHooks, RunRecord } from './hooks';
@@ -132,6 +132,11 @@ export class Ctx implements vscode.Disposable {
   /** A modal yes/no question, through the hooks seam. */
   confirm(question: Confirmation): Promise<boolean> {
     return this.hooks.confirm(question);
+  }
+
+  /** A modal question with several answers, through the hooks seam; undefined = Cancel. */
+  choose(question: Choice): Promise<string | undefined> {
+    return this.hooks.choose(question);
   }
 
   /** A job ran: what the user was shown. */

@@ -1,5 +1,5 @@
 import type { RunResult } from '../client/types';
-import { askModally, type Confirm, type Confirmation } from './confirm';
+import { askModally, chooseModally, type Choice, type Choose, type Confirm, type Confirmation } from './confirm';
 
 /** What the last job run gave; commands return it, and the test hooks keep it. */
 export interface RunRecord {
@@ -26,6 +26,8 @@ export interface CommandFailure {
 export interface ExtensionHooks {
   /** Every modal confirmation (delete, stale build, publish, replace a version) goes through here. */
   confirm: Confirm;
+  /** Every modal question with more than one answer (replace a stored version, or bump it). */
+  choose: Choose;
   /** Called after each job run with what the user was shown. */
   didRun(record: RunRecord): void;
   /** Called when a command failed, with the message shown to the user. */
@@ -34,6 +36,7 @@ export interface ExtensionHooks {
 
 export const EDITOR_HOOKS: ExtensionHooks = {
   confirm: askModally,
+  choose: chooseModally,
   didRun: () => undefined,
   didFail: () => undefined,
 };
@@ -50,6 +53,16 @@ export class TestHooks implements ExtensionHooks {
   readonly confirm: Confirm = (question) => {
     this.questions.push(question);
     return this.answer(question);
+  };
+
+  /** Every multiple-choice question asked, oldest first. */
+  readonly choices: Choice[] = [];
+  /** How multiple-choice questions are answered; tests set it. By default as in the editor. */
+  answerChoice: Choose = chooseModally;
+
+  readonly choose: Choose = (question) => {
+    this.choices.push(question);
+    return this.answerChoice(question);
   };
 
   didRun(record: RunRecord): void {

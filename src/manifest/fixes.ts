@@ -5,7 +5,7 @@
  * that does not parse yet.
  */
 import { escapeBasic, KeyLine, scanKeyLines, splitLines } from './completion';
-import { isManifestKey } from './keys';
+import { isManifestKey, KEY_INFO } from './keys';
 import { suggestName, suggestNamespace, suggestVersion } from './names';
 import { MANIFEST_KEYS, ManifestKey, Problem } from './types';
 
@@ -59,6 +59,8 @@ export function quickFixes(request: QuickFixRequest): QuickFix[] {
     case 'binary-not-wasm':
     case 'invalid-binary':
       return owner ? binaryFixes(owner, request.wasmFiles ?? []) : [];
+    case 'wrong-type':
+      return owner && problem.key !== undefined && isManifestKey(problem.key) ? wrongTypeFixes(owner, problem.key) : [];
     default:
       return [];
   }
@@ -190,17 +192,48 @@ function replaceStringFix(owner: KeyLine, key: ManifestKey, suggest: (value: str
   ];
 }
 
+/**
+ * The `.wasm` files that may be meant, nearest first: one next to the manifest before one in a
+ * subfolder, and both before another job's (`../other/other.wasm`); among equals, the name closest
+ * to what is written.
+ */
 function binaryFixes(owner: KeyLine, wasmFiles: readonly string[]): QuickFix[] {
   const current = owner.stringValue ?? '';
   const ranked = [...wasmFiles]
-    .map((file) => ({ file, distance: editDistance(baseName(current), baseName(file)) * 100 + editDistance(current, file) }))
-    .sort((a, b) => a.distance - b.distance || a.file.localeCompare(b.file))
+    .map((file) => ({ file, farness: farness(file), distance: editDistance(baseName(current), baseName(file)) * 100 + editDistance(current, file) }))
+    .sort((a, b) => a.farness - b.farness || a.distance - b.distance || a.file.localeCompare(b.file))
     .slice(0, MAX_BINARY_FIXES);
   return ranked.map(({ file }, index) => ({
     title: `Use '${file}' as the binary`,
     edits: [replace(owner.valueRange.line, owner.valueRange.column, owner.valueRange.length, quote(file))],
     isPreferred: index === 0,
   }));
+}
+
+/** 0 next to the manifest; each folder down adds 1, each `..` up adds 100 (another job's folder). */
+function farness(file: string): number {
+  const segments = file.split('/');
+  const up = segments.filter((segment) => segment === '..').length;
+  return up * 100 + (segments.length - 1 - up);
+}
+
+// -- wrong type --------------------------------------------------------------------------------
+
+/** The fix each wrong-type message promises: brackets around a lone string, quotes around a number. */
+function wrongTypeFixes(owner: KeyLine, key: ManifestKey): QuickFix[] {
+  const { line, column, length } = owner.valueRange;
+  const expected = KEY_INFO[key].type;
+  const written = owner.valueText.trim();
+  if (expected === 'string[]' && owner.stringValue !== undefined) {
+    return [
+      { title: `Put it in brackets: ${key} = [${quote(owner.stringValue)}]`, edits: [replace(line, column, length, `[${quote(owner.stringValue)}]`)], isPreferred: true },
+      { title: `Make it an empty list: ${key} = []`, edits: [replace(line, column, length, '[]')], isPreferred: false },
+    ];
+  }
+  if (expected === 'string' && owner.stringValue === undefined && /^[^"'[{]/.test(written) && written !== '') {
+    return [{ title: `Quote it: ${key} = ${quote(written)}`, edits: [replace(line, column, length, quote(written))], isPreferred: true }];
+  }
+  return [];
 }
 
 // -- helpers -----------------------------------------------------------------------------------

@@ -105,8 +105,13 @@ function reportWrongType(context: RuleContext, info: KeyInfo, value: unknown): v
   const definedAsTable = location !== undefined && (location.fromHeader || location.path.length > 1);
   const range = definedAsTable && info.type !== 'table' ? location.keyRange : context.valueRange(info.key);
   const expected = `${info.type === 'string[]' ? 'an' : 'a'} ${typeName(info.type)}`;
+  const scalar = typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint';
   const hint =
-    info.type === 'string[]' && typeof value === 'string' ? ` Put it in brackets: ${info.key} = [${JSON.stringify(value)}]` : '';
+    info.type === 'string[]' && typeof value === 'string'
+      ? ` Put it in brackets: ${info.key} = [${JSON.stringify(value)}]`
+      : info.type === 'string' && scalar
+        ? ` Quote it: ${info.key} = "${String(value)}"`
+        : '';
   context.report(
     'wrong-type',
     'error',
@@ -354,7 +359,7 @@ function syntaxProblem(text: string, error: unknown): Problem {
   return {
     code: 'toml-syntax',
     severity: 'error',
-    message: `Invalid TOML at ${where}: ${reason}. Fix the syntax there; the manifest is checked again as you type.`,
+    message: `Invalid TOML at ${where}: ${reason}. Fix the syntax there.`,
     range: { line, column, length: tokenLengthAt(lineText, column) },
   };
 }

@@ -569,7 +569,7 @@ describe('agent API contract (agent-api.md, row by row)', () => {
     });
 
     it('PUT for a manifest that is not stored: 404, nothing stored', async () => {
-      assertErrorAnswer(await request(agent.url, 'PUT', executablePath(NAME, '1'), { body: hello }), 404, /store it first/);
+      assertErrorAnswer(await request(agent.url, 'PUT', executablePath(NAME, '1'), { body: hello }), 404, /publish it first/);
       // With Expect: 100-continue the refusal comes before the upload: no 100 Continue.
       const early = await expectContinue(agent.url, 'PUT', executablePath(NAME, '1'), hello);
       assertErrorAnswer(early, 404);

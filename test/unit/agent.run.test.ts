@@ -111,7 +111,7 @@ describe('agent HTTP: running jobs', () => {
     assert.match(noName.text, /no manifest named 'test.serval.nothing'/);
     const noVersion = await request(agent.url, 'POST', runPath('hello', '?version=9'));
     assert.equal(noVersion.status, 404);
-    assert.match(noVersion.text, /has no executable for version '9'; upload it with PUT/);
+    assert.match(noVersion.text, /has no executable for version '9'; publish that version \(serval store, or Publish Job in VS Code\)/);
   });
 
   it('runs ?version=V, else the version of the manifest stored last', async () => {

@@ -140,7 +140,7 @@ describe('agent HTTP: storage routes', () => {
   it('refuses an executable for a manifest that is not stored (404)', async () => {
     const answer = await request(agent.url, 'PUT', `${HELLO}/executable/1`, { body: hello });
     assert.equal(answer.status, 404);
-    assert.match(answer.text, /no manifest named 'test.serval.hello' is stored; store it first/);
+    assert.match(answer.text, /no manifest named 'test.serval.hello' is stored; publish it first \(serval store, or Publish Job in VS Code\)/);
   });
 
   it('lists executables newest first as {version, integrity, size, stored_at}', async () => {

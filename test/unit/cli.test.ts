@@ -297,14 +297,82 @@ describe('serval CLI end to end: a token', function () {
     try {
       const refused = await serval(['list', '--agent', agent.url]);
       assert.equal(refused.code, 6);
-      assert.match(refused.stderr, /token/);
+      assert.equal(refused.stderr, 'serval: the agent needs a token: give it with --token T or SERVAL_AGENT_TOKEN\n', 'the CLI names its flag and variable, not an HTTP header');
+      const wrong = await serval(['list', '--agent', agent.url, '--token', 'nope']);
+      assert.equal(wrong.stderr, 'serval: the agent refused the token: give the one it was started with, with --token T or SERVAL_AGENT_TOKEN\n');
       const allowed = await serval(['list', '--agent', agent.url], { env: { SERVAL_AGENT_TOKEN: 'hunter2' } });
       assert.equal(allowed.code, 0, allowed.stderr);
+      const ping = await serval(['ping', '--agent', agent.url]);
+      assert.equal(ping.code, 6, 'a ping without the token is not a "pong": the agent would refuse every other request');
+      assert.equal(ping.stderr, `serval: ${agent.url} answers, but the agent needs a token: give it with --token T or SERVAL_AGENT_TOKEN\n`);
+      const pingWithToken = await serval(['ping', '--agent', agent.url, '--token', 'hunter2']);
+      assert.equal(pingWithToken.code, 0, pingWithToken.stderr);
     } finally {
       const exited = new Promise((resolve) => agent.child.once('exit', resolve));
       agent.child.kill('SIGTERM');
       await exited;
       await rm(storage, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('serval CLI: help and names', function () {
+  it('has a help command: the overview, or one command\'s help', async () => {
+    const overview = await servalInProcess(['help']);
+    assert.equal(overview.code, 0);
+    assert.match(overview.stdout, /^Usage: serval COMMAND/);
+    const store = await servalInProcess(['help', 'store']);
+    assert.equal(store.code, 0);
+    assert.match(store.stdout, /^Usage: serval store MANIFEST/);
+  });
+
+  it('suggests the command meant by a typo, with exit code 2', async () => {
+    const typo = await servalInProcess(['lst']);
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /^serval: unknown command "lst"; did you mean "list"\?/);
+    const unknown = await servalInProcess(['frobnicate']);
+    assert.doesNotMatch(unknown.stderr, /did you mean/);
+  });
+
+  it('refuses a job name that cannot be one with exit code 2, before asking any agent', async () => {
+    const outcome = await servalInProcess(['run', 'not a name', '--agent', 'http://127.0.0.1:9']);
+    assert.equal(outcome.code, 2);
+    assert.match(outcome.stderr, /^serval: "not a name" is not a job name: fully-qualified name must be namespace\.name/);
+    const versions = await servalInProcess(['versions', 'nodot', '--agent', 'http://127.0.0.1:9']);
+    assert.equal(versions.code, 2);
+  });
+});
+
+describe('serval CLI end to end: a stored version keeps its bytes', function () {
+  this.timeout(30_000);
+
+  it('refuses to replace a version with other bytes unless --force, and stores the same bytes again', async () => {
+    await ensureBundle();
+    const storage = await mkdtemp(path.join(os.tmpdir(), 'serval-cli-storage-'));
+    const job = await mkdtemp(path.join(os.tmpdir(), 'serval-cli-job-'));
+    const agent = await spawnAgent(storage);
+    try {
+      await copyFile(LOUDIFY_MANIFEST, path.join(job, 'manifest.toml'));
+      await copyFile(path.join(REPO, 'samples', 'loudify', 'loudify.wasm'), path.join(job, 'loudify.wasm'));
+      const manifest = path.join(job, 'manifest.toml');
+      assert.equal((await serval(['store', manifest, '--agent', agent.url])).code, 0);
+      assert.equal((await serval(['store', manifest, '--agent', agent.url])).code, 0, 'the same bytes again are fine');
+
+      await copyFile(path.join(REPO, 'samples', 'fail', 'fail.wasm'), path.join(job, 'loudify.wasm'));
+      const refused = await serval(['store', manifest, '--agent', agent.url]);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /sh\.serval\.loudify 1\.0\.0 is already stored with other bytes \(sha256-[^)]+\); bump `version` in the manifest, or pass --force to replace it\n$/);
+      const run = await serval(['run', 'sh.serval.loudify', '--agent', agent.url], { input: 'still' });
+      assert.equal(run.stdout, 'STILL', 'the stored version was not replaced');
+
+      const forced = await serval(['store', manifest, '--agent', agent.url, '--force']);
+      assert.equal(forced.code, 0, forced.stderr);
+    } finally {
+      const exited = new Promise((resolve) => agent.child.once('exit', resolve));
+      agent.child.kill('SIGTERM');
+      await exited;
+      await rm(storage, { recursive: true, force: true });
+      await rm(job, { recursive: true, force: true });
     }
   });
 });

@@ -215,4 +215,37 @@ describe('manifest editing: quick fixes', () => {
     ]);
     assert.match(applyEdits(text, fixes[0].edits), /\nbinary = "loudify.wasm"\n/);
   });
+
+  it('offers the .wasm next to the manifest before another job\'s, however close its name', () => {
+    const text = LOUDIFY.replace('"loudify.wasm"', '"wordfreqq.wasm"');
+    const problem: Problem = { code: 'binary-not-found', severity: 'error', key: 'binary', message: 'not found', range: { line: 3, column: 9, length: 16 } };
+    const fixes = quickFixes({ text, problem, wasmFiles: ['../wordfreq/wordfreq.wasm', 'build/loudify.wasm', 'loudify.wasm'] });
+    assert.deepStrictEqual(fixes.map((fix) => fix.title), [
+      "Use 'loudify.wasm' as the binary",
+      "Use 'build/loudify.wasm' as the binary",
+      "Use '../wordfreq/wordfreq.wasm' as the binary",
+    ]);
+  });
+
+  it('puts a lone string in brackets, as the message says, or empties the list', () => {
+    const text = `${LOUDIFY}required_extensions = "none"\n`;
+    const problem = problemOf(text, 'wrong-type');
+    assert.match(problem.message, /Put it in brackets: required_extensions = \["none"\]/);
+    const fixes = quickFixes({ text, problem });
+    assert.deepStrictEqual(fixes.map((fix) => [fix.title, fix.isPreferred]), [
+      ['Put it in brackets: required_extensions = ["none"]', true],
+      ['Make it an empty list: required_extensions = []', false],
+    ]);
+    assert.match(applyEdits(text, fixes[0].edits), /\nrequired_extensions = \["none"\]\n/);
+    assert.match(applyEdits(text, fixes[1].edits), /\nrequired_extensions = \[\]\n/);
+  });
+
+  it('quotes a number where a string belongs, as the message says', () => {
+    const text = LOUDIFY.replace(/description = "[^"]*"/, 'description = 42');
+    const problem = problemOf(text, 'wrong-type');
+    assert.match(problem.message, /Quote it: description = "42"/);
+    const fixes = quickFixes({ text, problem });
+    assert.deepStrictEqual(fixes.map((fix) => fix.title), ['Quote it: description = "42"']);
+    assert.match(applyEdits(text, fixes[0].edits), /\ndescription = "42"\n/);
+  });
 });

@@ -107,6 +107,16 @@ describe('stale build detection', () => {
     assert.equal(stale?.newerFile, path.join(folder, 'src/util.h'));
   });
 
+  it('never counts the manifest: a new version, or a save without a change, needs no rebuild', async () => {
+    const folder = job({ 'job.c': 60, 'job.wasm': 30, 'manifest.toml': 0 });
+    assert.equal(await findStaleBuild(path.join(folder, 'manifest.toml'), path.join(folder, 'job.wasm')), undefined);
+  });
+
+  it('does not call a source newer when it was written with the binary (cp -r, a checkout)', async () => {
+    const folder = job({ 'job.wasm': 10.5, 'job.c': 10, 'manifest.toml': 10 });
+    assert.equal(await findStaleBuild(path.join(folder, 'manifest.toml'), path.join(folder, 'job.wasm')), undefined);
+  });
+
   it('ignores build folders such as target/', async () => {
     const folder = job({ 'manifest.toml': 60, 'job.wasm': 30, 'target/gen.rs': 1 });
     assert.equal(await findStaleBuild(path.join(folder, 'manifest.toml'), path.join(folder, 'job.wasm')), undefined);

@@ -33,7 +33,7 @@ export async function putFiles(agent: AgentContext, { req, res, name, version }:
     throw error;
   }
   const stored = await agent.storage.putFiles(name, target, archive);
-  if (!stored) throw new HttpError(404, `no manifest named '${name}' is stored; store it first with POST /v1/storage/manifests`);
+  if (!stored) throw new HttpError(404, `no manifest named '${name}' is stored; publish it first (serval store, or Publish Job in VS Code)`);
   agent.log('info', 'files stored', { name, version: target, integrity: stored.integrity, entries: entries.length });
   sendText(res, 201, stored.integrity, { location: PATHS.files(name, target) });
 }

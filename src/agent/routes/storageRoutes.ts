@@ -120,20 +120,20 @@ export async function requireExecutable(agent: AgentContext, name: string, versi
 }
 
 function noManifest(name: string): HttpError {
-  return new HttpError(404, `no manifest named '${name}' is stored; store it first with POST /v1/storage/manifests`);
+  return new HttpError(404, `no manifest named '${name}' is stored; publish it first (serval store, or Publish Job in VS Code)`);
 }
 
 function noExecutable(name: string, version: string): HttpError {
   return new HttpError(
     404,
-    `'${name}' has no executable for version '${version}'; upload it with PUT /v1/storage/manifests/${name}/executable/${version}`,
+    `'${name}' has no executable for version '${version}'; publish that version (serval store, or Publish Job in VS Code)`,
   );
 }
 
 function noManifestVersion(name: string, version: string | undefined): HttpError {
   return new HttpError(
     404,
-    `'${name}' has no manifest of version '${version ?? ''}'; store that version with POST /v1/storage/manifests, or leave ?version= out for the one stored last`,
+    `'${name}' has no manifest of version '${version ?? ''}'; publish that version (serval store, or Publish Job in VS Code), or ask for the version stored last`,
   );
 }
 

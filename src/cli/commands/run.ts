@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { RunResult } from '../../client/types';
-import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, clientFrom, parseCommandArgs, requiredPositional } from '../args';
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, clientFrom, parseCommandArgs, requiredJobName } from '../args';
 import type { Command } from '../command';
 import { UsageError } from '../errors';
 import { EXIT } from '../exitCodes';
@@ -43,7 +43,7 @@ Examples:
     const own = dashDash < 0 ? args : args.slice(0, dashDash);
     const jobArgs = dashDash < 0 ? [] : args.slice(dashDash + 1);
     const { values, positionals } = parseCommandArgs('run', own, RUN_OPTIONS, 3);
-    const name = requiredPositional(positionals[0], 'the job NAME, e.g. sh.serval.loudify', 'run');
+    const name = requiredJobName(positionals[0], 'run');
     const [, inputFile, outputFile] = positionals;
     const env = (values.env ?? []).map((entry) => checkedEnv(entry));
     const runArgs = [...(values.arg ?? []), ...jobArgs];

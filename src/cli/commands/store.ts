@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import type { AgentClient } from '../../client/client';
 import { BadRequestError } from '../../client/errors';
+import { sriOf } from '../../client/integrity';
+import { storedIntegrity } from '../../client/storedVersion';
 import { FilesFolderError, packFilesFolder } from '../../files/folder';
 import { checkManifest, fullyQualifiedName } from '../../manifest';
 import type { Manifest, Problem } from '../../manifest/types';
@@ -20,11 +23,15 @@ error, uploads it, then the .wasm its \`binary\` names (relative to the manifest
 it names a \`files\` folder, that folder as a tar archive (the job sees it as /). Prints the job's
 fully-qualified name, version and integrity.
 
+A version already stored with other bytes is not replaced: bump \`version\` in the manifest, or
+pass --force. Storing the same bytes again is fine.
+
 Options:
+  --force       replace a version that is stored with other bytes
 ${CLIENT_OPTIONS_HELP}`,
 
   async run(args, { io, signal }) {
-    const { values, positionals } = parseCommandArgs('store', args, CLIENT_OPTIONS, 1);
+    const { values, positionals } = parseCommandArgs('store', args, STORE_OPTIONS, 1);
     const manifestFile = requiredPositional(positionals[0], 'the MANIFEST file, e.g. samples/loudify/manifest.toml', 'store');
     const manifestPath = path.resolve(io.cwd, manifestFile);
     const text = await readFile(manifestPath, 'utf8');
@@ -36,6 +43,7 @@ ${CLIENT_OPTIONS_HELP}`,
 
     const client = clientFrom(values, io);
     const name = fullyQualifiedName(manifest.namespace, manifest.name);
+    if (!values.force) await refuseReplacing(client, manifestFile, name, manifest.version, bytes, signal);
     await refusalIsInvalid(`${manifestFile}: the agent refused the manifest`, client.storeManifest(text, { signal }));
     // Files before the executable: the version becomes runnable (and the default) only once both are there.
     const filesIntegrity = files
@@ -50,6 +58,18 @@ ${CLIENT_OPTIONS_HELP}`,
     return EXIT.ok;
   },
 };
+
+const STORE_OPTIONS = { ...CLIENT_OPTIONS, force: { type: 'boolean' } } as const;
+
+/** A stored version with other bytes stays as it is unless --force says otherwise. */
+async function refuseReplacing(client: AgentClient, file: string, name: string, version: string, bytes: Uint8Array, signal: AbortSignal): Promise<void> {
+  const stored = await storedIntegrity(client, name, version, signal);
+  if (stored === undefined || stored === sriOf(bytes)) return;
+  throw new CliError(
+    `${file}: ${name} ${version} is already stored with other bytes (${stored}); bump \`version\` in the manifest, or pass --force to replace it`,
+    EXIT.failure,
+  );
+}
 
 /** Prints every problem (errors and warnings); returns the manifest only when there is no error. */
 async function checkedManifest(file: string, text: string, io: CliIo): Promise<Manifest> {

@@ -1,5 +1,5 @@
 import type { ExecutableInfo } from '../../client/types';
-import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, clientFrom, parseCommandArgs, requiredPositional } from '../args';
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, clientFrom, parseCommandArgs, requiredJobName } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../exitCodes';
 import { writeFully } from '../io';
@@ -17,7 +17,7 @@ ${CLIENT_OPTIONS_HELP}`,
 
   async run(args, { io, signal }) {
     const { values, positionals } = parseCommandArgs('versions', args, CLIENT_OPTIONS, 1);
-    const name = requiredPositional(positionals[0], 'the job NAME, e.g. sh.serval.loudify', 'versions');
+    const name = requiredJobName(positionals[0], 'versions');
     const client = clientFrom(values, io);
     const executables = await client.listExecutables(name, { signal });
     if (executables.length === 0) {

@@ -11,6 +11,7 @@ import { requireTrust } from '../trust';
 import { findManifest } from './findManifest';
 import { runPreTask } from './preTask';
 import { findStaleBuild } from './staleness';
+import { confirmVersion } from './versionSafety';
 
 export interface PublishResult {
   fqName: string;
@@ -42,9 +43,16 @@ export async function publishJob(ctx: Ctx, given: unknown): Promise<PublishResul
   if (!uri) return undefined;
   await saveIfDirty(uri);
   if (ctx.config.publishPreTask) await runPreTask(ctx.config.publishPreTask, ctx.log);
-  const ready = await validate(ctx, uri);
+  let ready = await validate(ctx, uri);
   if (!(await confirmStaleBuild(ctx, ready))) return undefined;
   if (!(await confirmPublish(ctx, ready))) return undefined;
+  // Bump Version edits the manifest: check the edited one again, and ask again if that version is taken too.
+  for (;;) {
+    const decision = await confirmVersion(ctx, { uri, fqName: ready.fqName, version: ready.manifest.version, bytes: ready.bytes });
+    if (decision === 'cancel') return undefined;
+    if (decision === 'publish') break;
+    ready = await validate(ctx, uri);
+  }
   const result = await upload(ctx, ready);
   if (!result) return undefined;
   ctx.log.info(`Published ${result.fqName} ${result.version} to ${ctx.agents.label} (${result.integrity})`);
@@ -91,9 +99,14 @@ async function packedFiles(uri: vscode.Uri, files: string): Promise<Uint8Array> 
 function refusal(ctx: Ctx, uri: vscode.Uri, errors: Problem[]): UserFacingError {
   const where = vscode.workspace.asRelativePath(uri);
   for (const problem of errors) ctx.log.error(`${where}:${problem.range.line + 1}:${problem.range.column + 1} ${problem.message}`);
-  const listed = errors.map((problem) => `line ${problem.range.line + 1}: ${problem.message}`).join(' ');
-  const count = errors.length === 1 ? 'a problem' : `${errors.length} problems`;
-  return new UserFacingError(`Cannot publish ${where}: it has ${count}. ${listed}`, [
+  // A notification is one paragraph: it names the first problem; the Problems panel lists each on its own line.
+  const [first] = errors;
+  const firstText = `line ${first!.range.line + 1}: ${first!.message}`;
+  const message =
+    errors.length === 1
+      ? `Cannot publish ${where}: it has a problem. ${firstText}`
+      : `Cannot publish ${where}: it has ${errors.length} problems. The first, ${firstText} (Show Problems lists them all.)`;
+  return new UserFacingError(message, [
     { title: 'Show Problems', run: () => showProblems(uri) },
   ]);
 }

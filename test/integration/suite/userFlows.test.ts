@@ -163,6 +163,30 @@ describe('Serval for a demanding user', function () {
     await publish('fail');
   });
 
+  it('asks before publishing other bytes under a stored version, and Bump Version edits the manifest and publishes that', async function () {
+    const folder = workspaceFile('versioned');
+    const manifest = vscode.Uri.joinPath(folder, 'manifest.toml');
+    const text = fs.readFileSync(workspaceFile('loudify', 'manifest.toml').fsPath, 'utf8').replace('name = "loudify"', 'name = "versioned"');
+    fs.mkdirSync(folder.fsPath, { recursive: true });
+    fs.writeFileSync(manifest.fsPath, text.replace('binary = "loudify.wasm"', 'binary = "job.wasm"'));
+    fs.copyFileSync(workspaceFile('loudify', 'loudify.wasm').fsPath, path.join(folder.fsPath, 'job.wasm'));
+    try {
+      await publish('versioned');
+      fs.copyFileSync(workspaceFile('fail', 'fail.wasm').fsPath, path.join(folder.fsPath, 'job.wasm'));
+      api.hooks!.answerChoice = async () => 'Bump Version';
+      const result = await vscode.commands.executeCommand<{ version: string } | undefined>('serval.publish', manifest);
+      const question = api.hooks!.choices.at(-1);
+      assert.equal(question?.message, 'sh.serval.versioned 1.0.0 is already stored on the local agent with other bytes.');
+      assert.deepEqual(question?.actions, ['Bump Version', 'Replace']);
+      assert.equal(result?.version, '1.0.1');
+      assert.match(fs.readFileSync(manifest.fsPath, 'utf8'), /^version = "1\.0\.1"$/m, 'the manifest now says the new version');
+      const versions = (await api.ctx.catalog.versions('sh.serval.versioned')).map((executable) => executable.version);
+      assert.deepEqual([...versions].sort(), ['1.0.0', '1.0.1'], '1.0.0 kept its bytes');
+    } finally {
+      fs.rmSync(folder.fsPath, { recursive: true, force: true });
+    }
+  });
+
   it('shows a stopped local agent as a row that starts it, with no error; a run then offers Start Local Agent', async function () {
     const provider = api.ctx.tree.provider;
     await vscode.commands.executeCommand('serval.stopLocalAgent');
