@@ -23,8 +23,9 @@ import { hostile } from './hostile';
 import { publish } from './publish';
 import { type BenchContext, type BenchSection, loadAverage, printHeader, printSection } from './report';
 import { spawnServer, stop } from './servers';
+import { storage as storageRows } from './storage';
 
-const SECTIONS: BenchSection[] = [latency, load, bigInputs, publish, manifestCheck, hostile, goals];
+const SECTIONS: BenchSection[] = [latency, load, bigInputs, publish, storageRows, manifestCheck, hostile, goals];
 
 const REPO = path.resolve(__dirname, '../..');
 const SAMPLE = path.join(REPO, 'samples', 'loudify');
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
     }
     console.log(`\nload average after: ${loadAverage()}`);
   } finally {
-    await Promise.all([stop(agent), stop(floor)]);
+    await Promise.all([stopServer(agent), stopServer(floor)]);
     await rm(storage, { recursive: true, force: true });
   }
 }

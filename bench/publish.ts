@@ -59,7 +59,7 @@ function timedSync(run: () => unknown): number {
 }
 
 /** The module with a custom section "bench" of `size` payload bytes appended (seeded by `seed`). */
-function withCustomSection(wasm: Uint8Array, size: number, seed: number): Uint8Array {
+export function withCustomSection(wasm: Uint8Array, size: number, seed: number): Uint8Array {
   const name = Buffer.from('bench');
   const payload = Buffer.alloc(size, seed + 1);
   const content = Buffer.concat([Buffer.from([name.length]), name, payload]);

@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import type { Server } from './report';
 
 /** Starts a node script that prints `listening on <url>` once it listens. */
-export async function spawnServer(args: string[]): Promise<Server> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+export async function spawnServer(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Server> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'], env });
   const url = await new Promise<string>((resolve, reject) => {
     let stdout = '';
     child.stdout!.on('data', (chunk: Buffer) => {
