@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     }
     console.log(`\nload average after: ${loadAverage()}`);
   } finally {
-    await Promise.all([stopServer(agent), stopServer(floor)]);
+    await Promise.all([stop(agent), stop(floor)]);
     await rm(storage, { recursive: true, force: true });
   }
 }
