@@ -143,10 +143,12 @@ export class JobTestController implements vscode.Disposable {
       return { job: label, name: result.testCase.name, passed: true, durationMs: verdict.durationMs, messages: [], diffs: [] };
     }
     const messages = failureMessages(result);
+    // The Test Results panel's output: what went wrong, in the terminal's line endings.
+    const text = messages.map((message) => (typeof message.message === 'string' ? message.message : message.message.value));
+    run.appendOutput(`${label}/${result.testCase.name}: ${text.join('\n')}\n`.replace(/\r?\n/g, '\r\n'), undefined, item);
     // A case that could not run at all (bad case file, missing feature) is an error, not a wrong answer.
     if (verdict.mismatches.length === 0 && (verdict.outcome === undefined || verdict.outcome.kind === 'not-run')) run.errored(item, messages, verdict.durationMs);
     else run.failed(item, messages, verdict.durationMs);
-    const text = messages.map((message) => (typeof message.message === 'string' ? message.message : message.message.value));
     const diffs = messages.flatMap((message) => (message.expectedOutput === undefined ? [] : [{ expected: message.expectedOutput, actual: message.actualOutput ?? '' }]));
     return { job: label, name: result.testCase.name, passed: false, durationMs: verdict.durationMs, messages: text, diffs };
   }

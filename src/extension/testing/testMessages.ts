@@ -4,22 +4,26 @@ import { asText, displayPair, type CaseResult, type Mismatch } from '../../jobte
 
 const SHOWN_STDERR_CHARS = 4000;
 
+/**
+ * Every message carries what the job did (exit code, stderr) after its own sentence: the peek view
+ * shows one message at a time, and the diff is the one users open first.
+ */
 export function failureMessages(result: CaseResult): vscode.TestMessage[] {
   const { verdict, testCase } = result;
-  const messages: vscode.TestMessage[] = verdict.problems.map((problem) => new vscode.TestMessage(problem));
-  for (const mismatch of verdict.mismatches) messages.push(diffMessage(mismatch, testCase.files));
   const summary = outcomeSummary(result);
-  if (summary) messages.push(new vscode.TestMessage(summary));
+  const withSummary = (text: string) => (summary ? `${text}\n${summary}` : text);
+  const messages: vscode.TestMessage[] = verdict.mismatches.map((mismatch) => diffMessage(mismatch, testCase.files, withSummary(mismatch.message)));
+  messages.push(...verdict.problems.map((problem) => new vscode.TestMessage(withSummary(problem))));
   return messages;
 }
 
-function diffMessage(mismatch: Mismatch, files: CaseResult['testCase']['files']): vscode.TestMessage {
+function diffMessage(mismatch: Mismatch, files: CaseResult['testCase']['files'], text: string): vscode.TestMessage {
   const message =
     typeof mismatch.expected === 'number' || typeof mismatch.actual === 'number'
-      ? vscode.TestMessage.diff(mismatch.message, String(mismatch.expected), String(mismatch.actual))
+      ? vscode.TestMessage.diff(text, String(mismatch.expected), String(mismatch.actual))
       : (() => {
           const shown = displayPair(mismatch.expected, mismatch.actual);
-          return vscode.TestMessage.diff(mismatch.message, shown.expected, shown.actual);
+          return vscode.TestMessage.diff(text, shown.expected, shown.actual);
         })();
   const kind = mismatch.stream === 'stdout' ? 'out' : mismatch.stream === 'stderr' ? 'err' : 'exit';
   const file = files[kind];

@@ -24,6 +24,8 @@ export class JobTestTree implements vscode.Disposable {
   readonly onDidChangeJobFile = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private discovering: Promise<void> | undefined;
+  /** Manifests seen by the last search (or since): what rediscover() keeps. */
+  private readonly found = new Set<string>();
 
   constructor(private readonly controller: vscode.TestController) {
     const watcher = vscode.workspace.createFileSystemWatcher(`**/{${MANIFEST_FILE},${TESTS_DIR}/*,*.wasm}`);
@@ -51,8 +53,6 @@ export class JobTestTree implements vscode.Disposable {
     await this.discoverAll();
     for (const manifestPath of before) if (!this.found.has(manifestPath)) this.remove(manifestPath);
   }
-
-  private readonly found = new Set<string>();
 
   entries(): JobEntry[] {
     return [...this.jobs.values()];
@@ -89,13 +89,15 @@ export class JobTestTree implements vscode.Disposable {
     this.jobs.set(manifestPath, entry);
     this.describeJobItem(entry.item, job, manifestText);
     entry.item.children.replace(job.cases.map((testCase) => this.newCaseItem(job, testCase)));
+    // A job without tests/ stays out of the Test Explorer (the watcher still follows it): most jobs
+    // of a workspace may have none, and empty rows would bury the ones that do.
+    if (job.cases.length === 0) this.controller.items.delete(entry.item.id);
+    else if (!this.controller.items.get(entry.item.id)) this.controller.items.add(entry.item);
     return entry;
   }
 
   private jobItem(manifestPath: string): vscode.TestItem {
-    const item = this.controller.createTestItem(vscode.Uri.file(manifestPath).toString(), path.basename(path.dirname(manifestPath)), vscode.Uri.file(manifestPath));
-    this.controller.items.add(item);
-    return item;
+    return this.controller.createTestItem(vscode.Uri.file(manifestPath).toString(), path.basename(path.dirname(manifestPath)), vscode.Uri.file(manifestPath));
   }
 
   private describeJobItem(item: vscode.TestItem, job: JobTests, manifestText: string): void {

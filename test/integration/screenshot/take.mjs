@@ -3,6 +3,8 @@
 // the samples are copied to a temporary workspace, and driver.js (passed as the extension tests
 // module) publishes them and runs loudify through the Serval commands before the screenshot.
 // Usage: node esbuild.mjs && node test/integration/screenshot/take.mjs [OUT.png]
+// docs/test-explorer-diff.png: DRIVER=testExplorerDriver.js COMMAND='Test: Go to Next Test Failure' \
+//   node test/integration/screenshot/take.mjs docs/test-explorer-diff.png
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -26,8 +28,9 @@ for (const entry of fs.readdirSync(workspace, { recursive: true, encoding: 'utf8
 
 const result = spawnSync(
   process.execPath,
-  [csRun, '--mode', 'ui', '--extensionDevelopmentPath', repoRoot, '--extensionTestsPath', path.join(here, 'driver.js'),
-    workspace, '--settle', process.env.SETTLE_MS ?? '12000', '--screenshot', out],
+  [csRun, '--mode', 'ui', '--extensionDevelopmentPath', repoRoot, '--extensionTestsPath', path.join(here, process.env.DRIVER ?? 'driver.js'),
+    workspace, '--settle', process.env.SETTLE_MS ?? '12000', '--screenshot', out,
+    ...(process.env.COMMAND ? ['--command', process.env.COMMAND, '--after-command-wait', '3000'] : [])],
   { stdio: 'inherit' },
 );
 fs.rmSync(workspace, { recursive: true, force: true });
