@@ -91,6 +91,7 @@ function describeManifest(job: JobTests, text: string): void {
   job.jobName = fullyQualifiedName(manifest.namespace, manifest.name);
   job.version = manifest.version;
   job.binaryPath = path.resolve(path.dirname(job.manifestPath), manifest.binary);
+  job.defaults = { args: manifest.args, env: manifest.env };
 }
 
 /** The options of a tests/ folder, or a message saying what is wrong with the file. */

@@ -6,6 +6,8 @@ import { CaseFileError, loadCase } from './discover';
 import type { CaseRunner } from './runners';
 import type { CaseOutcome, JobTests, LoadedCase, TestCase, Verdict } from './types';
 
+const NO_DEFAULTS = { args: [], env: {} };
+
 export interface CaseResult {
   testCase: TestCase;
   verdict: Verdict;
@@ -35,7 +37,7 @@ export async function runJobTests(job: JobTests, runner: CaseRunner, options: Ru
   if (job.problem || !job.jobName || !job.binaryPath) throw new JobNotRunnable(`${job.manifestPath}: ${job.problem ?? 'the manifest is invalid'}`);
   const wasm = await readBuild(job.manifestPath, job.binaryPath);
   const manifestText = await readFile(job.manifestPath, 'utf8');
-  const session = await runner.open({ jobName: job.jobName, manifestText, wasm }, options.signal);
+  const session = await runner.open({ jobName: job.jobName, manifestText, wasm, defaults: job.defaults ?? NO_DEFAULTS }, options.signal);
   const results: CaseResult[] = [];
   try {
     for (const testCase of options.cases ?? job.cases) {

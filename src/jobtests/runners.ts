@@ -12,6 +12,7 @@ import { sriOf } from '../client/integrity';
 import type { RunResult } from '../client/types';
 import { JobRunner } from '../agent/runner/pool';
 import type { JobLimits } from '../agent/runner/types';
+import { runArgv, type RunDefaults } from '../agent/routes/runInputs';
 import type { CaseOutcome, LoadedCase } from './types';
 
 /** The job's build, read from disk for this run. */
@@ -19,6 +20,8 @@ export interface JobBuild {
   jobName: string;
   manifestText: string;
   wasm: Uint8Array;
+  /** The manifest's `args` and `[env]`, which a case's .args and .env override as on an agent. */
+  defaults: RunDefaults;
 }
 
 /** Runs the cases of one build; `close` undoes whatever opening it did. */
@@ -34,14 +37,18 @@ export interface CaseRunner {
   close(): Promise<void>;
 }
 
+function envEntries(env: Readonly<Record<string, string>> | undefined): string[] {
+  return Object.entries(env ?? {}).map(([key, value]) => `${key}=${value}`);
+}
+
 /**
- * Arguments and environment reach a job only once the runner can pass them: until then a case
- * that needs them must not pass by running without them.
+ * The agent client cannot send arguments and environment yet: a case that needs them must not
+ * pass by running without them.
  */
-export function unsupportedInputs(input: LoadedCase, where: string): string | undefined {
-  const needs = [input.args?.length ? 'arguments (.args)' : '', input.env && Object.keys(input.env).length ? 'environment (.env)' : ''].filter(Boolean);
+function unsupportedOnAgent(input: LoadedCase, where: string): string | undefined {
+  const needs = [input.args !== undefined ? 'arguments (.args)' : '', input.env && Object.keys(input.env).length ? 'environment (.env)' : ''].filter(Boolean);
   if (needs.length === 0) return undefined;
-  return `${where} cannot pass ${needs.join(' or ')} to a job yet: this case was not run`;
+  return `serval test cannot pass ${needs.join(' or ')} to ${where} yet: this case was not run (run it with --local)`;
 }
 
 export class LocalCaseRunner implements CaseRunner {
@@ -57,9 +64,9 @@ export class LocalCaseRunner implements CaseRunner {
     const runner = this.runner;
     return Promise.resolve({
       async run(input, signal) {
-        const unsupported = unsupportedInputs(input, 'the local runner');
-        if (unsupported) return { kind: 'not-run', message: unsupported, durationMs: 0 };
-        const outcome = await runner.run({ key, loadBytes: () => Promise.resolve(build.wasm), stdin: input.stdin, signal });
+        // argv[0] is the job's name, and a case's .args/.env go over the manifest's, as on an agent.
+        const { args, env } = runArgv(build.jobName, { args: input.args, env: envEntries(input.env) }, build.defaults);
+        const outcome = await runner.run({ key, loadBytes: () => Promise.resolve(build.wasm), stdin: input.stdin, args, env, signal });
         if (outcome.kind === 'not-runnable') return { kind: 'not-run', message: `not a runnable WASI command: ${outcome.message}`, durationMs: outcome.durationMs };
         return outcome;
       },
@@ -98,7 +105,7 @@ export class AgentCaseRunner implements CaseRunner {
     const label = this.label;
     return {
       async run(input, runSignal) {
-        const unsupported = unsupportedInputs(input, label);
+        const unsupported = unsupportedOnAgent(input, label);
         if (unsupported) return { kind: 'not-run', message: unsupported, durationMs: 0 };
         const startedAt = performance.now();
         const result = await client.run(name, input.stdin, { version, signal: runSignal });

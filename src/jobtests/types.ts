@@ -11,6 +11,10 @@
  * This folder is pure (no vscode): the CLI's `serval test` and the editor's Test Explorer share it.
  */
 
+import type { RunDefaults } from '../agent/routes/runInputs';
+
+export type { RunDefaults };
+
 /** The extensions that make a file in tests/ part of a case, in the order they are listed. */
 export const CASE_EXTENSIONS = ['in', 'out', 'err', 'exit', 'args', 'env'] as const;
 export type CaseFileKind = (typeof CASE_EXTENSIONS)[number];
@@ -40,6 +44,8 @@ export interface JobTests {
   version?: string;
   /** Absolute path of the `.wasm` the manifest names, when it is valid. */
   binaryPath?: string;
+  /** The manifest's default arguments and environment, which a case's .args and .env override. */
+  defaults?: RunDefaults;
   /** Why the job's cases cannot run (invalid manifest, bad tests.toml); undefined when they can. */
   problem?: string;
   config: TestsConfig;

@@ -209,17 +209,36 @@ describe('job tests: running on the local runner', () => {
     }
   });
 
-  it('reports a case with arguments or environment as not run, never as passed', async () => {
-    const copy = await sampleCopy('loudify');
+  it("passes a case's .args and .env to the job over the manifest's args and [env], argv[0] being the job's name", async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'serval-jobtests-'));
     try {
-      await writeFile(path.join(copy.tests, 'hello.args'), '--shout\n');
-      await writeFile(path.join(copy.tests, 'hello.env'), 'LOUD=1\n');
-      const job = await discoverJobTests(path.join(copy.dir, 'manifest.toml'));
-      const results = await runJobTests(job, runner, { cases: job.cases.filter((testCase) => testCase.name === 'hello') });
-      assert.equal(results[0]!.verdict.passed, false);
-      assert.match(results[0]!.verdict.problems[0]!, /cannot pass arguments \(\.args\) or environment \(\.env\) to a job yet/);
+      const dir = path.join(root, 'argv');
+      await mkdir(path.join(dir, 'tests'), { recursive: true });
+      await cp(path.join(REPO, 'test', 'fixtures', 'wasi-programs', 'files.wasm'), path.join(dir, 'files.wasm'));
+      await writeFile(
+        path.join(dir, 'manifest.toml'),
+        'name = "argv"\nnamespace = "test"\nversion = "1.0.0"\nbinary = "files.wasm"\ndescription = "d"\n' +
+          'required_extensions = []\nrequired_permissions = []\nargs = ["--no-files", "default"]\n\n[env]\nMODE = "default"\nKEEP = "yes"\n',
+      );
+      const tests = path.join(dir, 'tests');
+      await writeFile(path.join(tests, 'defaults.out'), 'argv[0]=test.argv\nargv[1]=--no-files\nargv[2]=default\nenv MODE=default\nenv KEEP=yes\n');
+      await writeFile(path.join(tests, 'given.args'), '--no-files\ntwo words\n');
+      await writeFile(path.join(tests, 'given.env'), 'MODE=case\nEXTRA=a=b\n');
+      await writeFile(path.join(tests, 'given.out'), 'argv[0]=test.argv\nargv[1]=--no-files\nargv[2]=two words\nenv MODE=case\nenv KEEP=yes\nenv EXTRA=a=b\n');
+      const local = await serval(['test', '--local', dir]);
+      assert.equal(local.code, 0, local.stdout + local.stderr);
+      assert.match(local.stdout, /^PASS test\.argv\/defaults .*\nPASS test\.argv\/given .*\n2 passed, 0 failed\n$/);
+
+      const agent = await startTestAgent();
+      try {
+        const remote = await serval(['test', '--agent', agent.url, dir]);
+        assert.equal(remote.code, 1);
+        assert.match(remote.stdout, /^FAIL test\.argv\/given \(0 ms\): serval test cannot pass arguments \(\.args\) or environment \(\.env\) to the agent at .* yet: this case was not run \(run it with --local\)$/m);
+      } finally {
+        await agent.stop();
+      }
     } finally {
-      await copy.remove();
+      await rm(root, { recursive: true, force: true });
     }
   });
 

@@ -122,7 +122,7 @@ export class LiveRun implements vscode.Disposable {
     } catch {
       throw new Error(`its binary ${path.relative(path.dirname(this.manifestPath), job.binaryPath)} does not exist yet: build it`);
     }
-    const session = await this.runner.open({ jobName: job.jobName, manifestText: '', wasm });
+    const session = await this.runner.open({ jobName: job.jobName, manifestText: '', wasm, defaults: job.defaults ?? { args: [], env: {} } });
     return session.run({ stdin, exitCode: 0 });
   }
 
