@@ -4,7 +4,7 @@
  *   process. It sees stdout and stderr both, whatever the exit code.
  * - AgentCaseRunner: an agent over HTTP. The build goes up as a scratch version (never the default:
  *   the default is the version of the manifest stored last) and is deleted afterwards, with the
- *   manifest too when the agent did not have the job before.
+ *   manifest too when the agent did not have the job before. It sees stdout on exit 0, else stderr.
  */
 import { randomBytes } from 'node:crypto';
 import type { AgentClient } from '../client/client';
@@ -41,16 +41,6 @@ function envEntries(env: Readonly<Record<string, string>> | undefined): string[]
   return Object.entries(env ?? {}).map(([key, value]) => `${key}=${value}`);
 }
 
-/**
- * The agent client cannot send arguments and environment yet: a case that needs them must not
- * pass by running without them.
- */
-function unsupportedOnAgent(input: LoadedCase, where: string): string | undefined {
-  const needs = [input.args !== undefined ? 'arguments (.args)' : '', input.env && Object.keys(input.env).length ? 'environment (.env)' : ''].filter(Boolean);
-  if (needs.length === 0) return undefined;
-  return `serval test cannot pass ${needs.join(' or ')} to ${where} yet: this case was not run (run it with --local)`;
-}
-
 export class LocalCaseRunner implements CaseRunner {
   readonly label = 'the local runner';
   private readonly runner: JobRunner;
@@ -65,7 +55,9 @@ export class LocalCaseRunner implements CaseRunner {
     return Promise.resolve({
       async run(input, signal) {
         // argv[0] is the job's name, and a case's .args/.env go over the manifest's, as on an agent.
-        const { args, env } = runArgv(build.jobName, { args: input.args, env: envEntries(input.env) }, build.defaults);
+        // An empty .args keeps the manifest's, as on an agent (a query without ?arg= does).
+        const given = input.args?.length ? input.args : undefined;
+        const { args, env } = runArgv(build.jobName, { args: given, env: envEntries(input.env) }, build.defaults);
         const outcome = await runner.run({ key, loadBytes: () => Promise.resolve(build.wasm), stdin: input.stdin, args, env, signal });
         if (outcome.kind === 'not-runnable') return { kind: 'not-run', message: `not a runnable WASI command: ${outcome.message}`, durationMs: outcome.durationMs };
         return outcome;
@@ -102,13 +94,13 @@ export class AgentCaseRunner implements CaseRunner {
       await removeScratch();
       throw error;
     }
-    const label = this.label;
     return {
       async run(input, runSignal) {
-        const unsupported = unsupportedOnAgent(input, label);
-        if (unsupported) return { kind: 'not-run', message: unsupported, durationMs: 0 };
+        // The scratch version has no manifest of its own on the agent: send the manifest's defaults with the case's over them.
+        const args = input.args?.length ? input.args : build.defaults.args;
+        const env = { ...build.defaults.env, ...input.env };
         const startedAt = performance.now();
-        const result = await client.run(name, input.stdin, { version, signal: runSignal });
+        const result = await client.run(name, input.stdin, { version, signal: runSignal, args, env });
         return outcomeOfRun(result, performance.now() - startedAt);
       },
       close: removeScratch,
