@@ -61,8 +61,10 @@ export class LocalAgentProcess {
     const child = fork(options.cliPath, agentArguments(options), {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       execArgv: [],
-      // In desktop VS Code process.execPath is Electron: make it behave as plain Node.
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      // In desktop VS Code process.execPath is Electron: make it behave as plain Node. The token goes
+      // in the environment: on the command line other users could read it, and a random token that
+      // starts with '-' reads as an option there.
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', SERVAL_AGENT_TOKEN: options.token },
     });
     const logTail = forwardStderr(child, options.onLog);
     try {
@@ -108,7 +110,6 @@ function agentArguments(options: LocalAgentOptions): string[] {
     '--host', '127.0.0.1',
     '--port', '0',
     '--storage', options.storageDir,
-    '--token', options.token,
     '--job-timeout-ms', String(options.jobTimeoutMs),
     '--job-memory-mb', String(options.jobMemoryMb),
   ];
