@@ -143,8 +143,10 @@ export class S3Store implements JobStore {
 
   /** On the hot path (every run reads its manifest's defaults): from memory, the bucket on a miss. */
   async manifestInfo(name: string, version?: string): Promise<(BlobInfo & { version: string }) | undefined> {
-    const ref = await this.lookup(() => this.view.manifest(name, version));
-    return ref && { integrity: ref.integrity, size: ref.size, version: ref.version };
+    // A version known by its executable but without a manifest of its own has none: no need to ask.
+    const known = (): boolean => version !== undefined && this.view.executable(name, version) !== undefined;
+    const ref = await this.lookup(() => this.view.manifest(name, version) ?? (known() ? null : undefined));
+    return ref ? { integrity: ref.integrity, size: ref.size, version: ref.version } : undefined;
   }
 
   // ---- reads ----
