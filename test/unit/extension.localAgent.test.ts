@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import type { ParsedLogLine } from '../../src/extension/agent/agentLogLine';
-import { LocalAgentProcess, LocalAgentStartError } from '../../src/extension/agent/localAgentProcess';
+import { LocalAgentProcess, LocalAgentStartError, type AgentExit } from '../../src/extension/agent/localAgentProcess';
 import { findStaleBuild } from '../../src/extension/publish/staleness';
 
 const CLI = path.resolve(__dirname, '../../../dist/cli.js');
@@ -80,6 +80,75 @@ describe('LocalAgentProcess', function () {
     const exit = await new Promise((resolve) => agent.onUnexpectedExit(resolve));
     assert.deepEqual(exit, { code: 7, signal: null });
     assert.equal(agent.isRunning, false);
+  });
+});
+
+describe('LocalAgentProcess: every window shares one local agent per storage folder', function () {
+  this.timeout(60_000);
+  const started: LocalAgentProcess[] = [];
+
+  afterEach(async () => {
+    for (const agent of started.splice(0)) if (agent.owned) await agent.stop();
+  });
+
+  function windowOptions(storageDir: string, token: string) {
+    return { ...options(CLI, []), storageDir, token };
+  }
+
+  async function startWindow(storageDir: string, token: string): Promise<LocalAgentProcess> {
+    const agent = await LocalAgentProcess.startOrAttach(windowOptions(storageDir, token));
+    started.push(agent);
+    return agent;
+  }
+
+  async function names(agent: LocalAgentProcess): Promise<unknown> {
+    const answer = await fetch(`${agent.url}/v1/storage/manifests`, { headers: { authorization: `Bearer ${agent.token}` } });
+    assert.equal(answer.status, 200);
+    return answer.json();
+  }
+
+  it('a second window uses the first window\'s agent; once the first closes, the next use starts one on the same catalogue', async () => {
+    const storageDir = tempDir();
+    const first = await startWindow(storageDir, 'token-of-window-1');
+    const second = await startWindow(storageDir, 'token-of-window-2');
+    assert.equal(first.owned, true);
+    assert.equal(second.owned, false, 'the second window attached');
+    assert.equal(second.url, first.url);
+    assert.equal(second.token, 'token-of-window-1', 'with the running agent\'s token, read from its 0600 lock file');
+    assert.equal(fs.statSync(path.join(storageDir, 'agent.lock')).mode & 0o777, 0o600);
+
+    const manifest = 'name = "shared"\nnamespace = "test.serval"\nversion = "1"\nbinary = "x.wasm"\ndescription = "d"\n';
+    const stored = await fetch(`${second.url}/v1/storage/manifests`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${second.token}` },
+      body: manifest,
+    });
+    assert.equal(stored.status, 201);
+    assert.deepEqual(await names(first), ['test.serval.shared'], 'one catalogue');
+
+    // The second window closing leaves the agent to the first.
+    await second.release();
+    assert.equal(first.isRunning, true);
+    assert.deepEqual(await names(first), ['test.serval.shared']);
+
+    // The first window closing stops its agent; a window still open sees it go as a hand-over, not a crash.
+    const third = await startWindow(storageDir, 'token-of-window-3');
+    assert.equal(third.owned, false);
+    const gone = new Promise<AgentExit>((resolve) => third.onUnexpectedExit(resolve));
+    await first.stop();
+    assert.deepEqual(await gone, { code: null, signal: null, ownerClosed: true });
+    const next = await startWindow(storageDir, 'token-of-window-3');
+    assert.equal(next.owned, true);
+    assert.deepEqual(await names(next), ['test.serval.shared'], 'nothing lost');
+  });
+
+  it('two windows starting at once end up on one agent', async () => {
+    const storageDir = tempDir();
+    const [a, b] = await Promise.all([startWindow(storageDir, 'token-a'), startWindow(storageDir, 'token-b')]);
+    assert.equal(a.url, b.url);
+    assert.deepEqual([a.owned, b.owned].sort(), [false, true]);
+    assert.deepEqual(await names(a), []);
+    assert.deepEqual(await names(b), []);
   });
 });
 

@@ -162,19 +162,24 @@ export class Agents implements vscode.Disposable {
     return local;
   }
 
-  private async stopLocal(): Promise<void> {
+  /**
+   * `stop`: the user stops (or restarts) the local agent, the one every window shares.
+   * `release`: this window no longer needs it (another window may still use it).
+   */
+  private async stopLocal(how: 'stop' | 'release' = 'stop'): Promise<void> {
     const local = this.local ?? (await this.localStarting?.catch(() => undefined));
     this.local = undefined;
     if (!local) return;
-    this.deps.log.info('Stopping the local agent');
-    await local.stop();
+    this.deps.log.info(how === 'stop' ? 'Stopping the local agent' : 'No longer using the local agent');
+    await (how === 'stop' ? local.stop() : local.release());
     this.fireLocalStateChanged();
   }
 
   dispose(): void {
-    // VS Code is closing or the extension is unloading: SIGTERM now, SIGKILL after the grace period.
+    // VS Code is closing or the extension is unloading: our own agent gets SIGTERM now, SIGKILL
+    // after the grace period; another window's agent keeps serving that window.
     this.disposed = true;
-    void this.local?.stop();
+    void this.local?.release();
     this.local = undefined;
     for (const disposable of this.disposables) disposable.dispose();
   }
@@ -182,8 +187,8 @@ export class Agents implements vscode.Disposable {
   private async launchLocal(): Promise<LocalAgentProcess> {
     const { config, log, cliPath, storageDir } = this.deps;
     await fs.mkdir(storageDir, { recursive: true });
-    log.info(`Starting the local agent (storage ${storageDir})`);
-    const local = await LocalAgentProcess.start({
+    log.info(`Starting the local agent, or using the one another window runs (storage ${storageDir})`);
+    const local = await LocalAgentProcess.startOrAttach({
       cliPath,
       storageDir,
       token: randomBytes(24).toString('base64url'),
@@ -192,10 +197,14 @@ export class Agents implements vscode.Disposable {
       onLog: (line) => this.forwardAgentLog(line),
     });
     if (this.disposed) {
-      await local.stop();
+      await local.release();
       throw new Error('Serval is shutting down: the local agent it was starting is stopped.');
     }
-    log.info(`Local agent listening on ${local.url} (pid ${local.pid ?? 'unknown'})`);
+    log.info(
+      local.owned
+        ? `Local agent listening on ${local.url} (pid ${local.pid ?? 'unknown'})`
+        : `Using the local agent that another window runs, on ${local.url} (pid ${local.pid ?? 'unknown'}); its log is in that window`,
+    );
     local.onUnexpectedExit((exit) => this.onLocalDied(local, exit));
     this.local = local;
     return local;
@@ -204,6 +213,12 @@ export class Agents implements vscode.Disposable {
   private onLocalDied(local: LocalAgentProcess, exit: AgentExit): void {
     if (this.local !== local) return;
     this.local = undefined;
+    if (exit.ownerClosed) {
+      // Not a failure: the window that ran it closed. The next use starts one on the same store.
+      this.deps.log.info('The window whose local agent this window used closed; a new local agent starts when needed');
+      this.fireLocalStateChanged();
+      return;
+    }
     const reason = describeExit(exit);
     this.deps.log.error(`The local agent stopped unexpectedly (${reason})`);
     // Not `changed`: the store is on disk, so what the agent serves is the same, and listeners that
@@ -228,7 +243,7 @@ export class Agents implements vscode.Disposable {
     if (Config.affectsAgentUrl(event)) {
       this.deps.log.info(`Agent in use: ${this.label}`);
       // A remote agent makes the local one useless; it would only hold memory.
-      if (this.isRemote) void this.stopLocal();
+      if (this.isRemote) void this.stopLocal('release');
       void this.updateContextKeys();
       this.changed.fire();
     }
