@@ -24,8 +24,9 @@ import { publish } from './publish';
 import { type BenchContext, type BenchSection, loadAverage, printHeader, printSection } from './report';
 import { spawnServer, stop } from './servers';
 import { storage as storageRows } from './storage';
+import { localStore } from './localStore';
 
-const SECTIONS: BenchSection[] = [latency, load, bigInputs, publish, storageRows, manifestCheck, hostile, goals];
+const SECTIONS: BenchSection[] = [latency, load, bigInputs, publish, storageRows, localStore, manifestCheck, hostile, goals];
 
 const REPO = path.resolve(__dirname, '../..');
 const SAMPLE = path.join(REPO, 'samples', 'loudify');

@@ -10,6 +10,8 @@ import type { BlobInfo, UploadBody } from './contract';
 import { StorageError } from './contract';
 
 const ALGORITHM = 'sha256';
+/** Unit of the hash/write overlap of an upload. */
+const SLICE_BYTES = 1024 * 1024;
 
 /** `sha256-<base64>` of `bytes`, the form cacache and the API use. */
 export function sriOf(bytes: Uint8Array): string {
@@ -57,14 +59,22 @@ export async function writeHashed(file: string, body: UploadBody): Promise<BlobI
   const hash = createHash(ALGORITHM);
   let size = 0;
   const handle = await fs.open(file, 'wx', 0o644);
+  // The disk writes one slice while the next is hashed: hashing and writing overlap.
+  let writing: Promise<void> = Promise.resolve();
   try {
     for await (const chunk of body instanceof Uint8Array ? [body] : body) {
-      hash.update(chunk);
-      size += chunk.byteLength;
-      await writeAll(handle, chunk);
+      for (let offset = 0; offset < chunk.byteLength; offset += SLICE_BYTES) {
+        const slice = chunk.subarray(offset, offset + SLICE_BYTES);
+        hash.update(slice);
+        size += slice.byteLength;
+        await writing;
+        writing = writeAll(handle, slice);
+      }
     }
+    await writing;
     await handle.sync();
   } catch (error) {
+    await writing.catch(() => undefined);
     await handle.close().catch(() => undefined);
     await fs.rm(file, { force: true }).catch(() => undefined);
     throw error;
