@@ -6,10 +6,14 @@
 # Usage: bash samples/build.sh        (from anywhere)
 #   CC=...     the C compiler (default clang)
 #   RUSTC=...  the Rust compiler (default: rustc on PATH, then /usr/bin/rustc, whichever has the target)
+#   JCO=...    jco (default: the pinned npm devDependency @bytecodealliance/jco), whose
+#              `jco new --wasi-command` wraps a preview1 command module into a WASI 0.2 component
+#              with the preview1 command adapter that ships in that package
 set -euo pipefail
 cd "$(dirname "$0")"
 
 CC="${CC:-clang}"
+JCO="${JCO:-../node_modules/.bin/jco}"
 
 # Prints "RUSTC TARGET" for the first compiler that can build for WASI, or fails with what to install.
 find_rust() {
@@ -42,8 +46,15 @@ build_rust() { # folder name
   echo "built $1/$2.wasm ($(wc -c < "$1/$2.wasm") bytes, $RUST_COMPILER --target $RUST_TARGET)"
 }
 
+# folder name module: the preview1 command module as a WASI 0.2 component (wasi:cli/command)
+build_component() {
+  "$JCO" new "$3" --wasi-command -o "$1/$2.component.wasm"
+  echo "built $1/$2.component.wasm ($(wc -c < "$1/$2.component.wasm") bytes)"
+}
+
 read -r RUST_COMPILER RUST_TARGET < <(find_rust) || exit 1
 
 build_c loudify loudify
+build_component loudify-component loudify loudify/loudify.wasm
 build_c fail fail
 build_rust wordfreq wordfreq

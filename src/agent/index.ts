@@ -3,12 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
 
 import { version as packageVersion } from '../../package.json';
 import { stderrLog } from './http/log';
 import type { AgentContext } from './routes/context';
 import { UploadChecks } from './checks/uploadChecks';
 import { JobBook } from './routes/jobBook';
+import { ComponentCache, DiskTranspileStore } from './runner/component/cache';
 import { loadExtensions } from './runner/extensions';
 import { JobRunner } from './runner/pool';
 import { createAgentServer } from './server';
@@ -21,6 +23,8 @@ export { ContentGoneError, IntegrityError, openJobStore, type JobStore } from '.
 
 const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_MAX_MANIFEST_BYTES = 1024 * 1024;
+/** Transpiled components, next to the store and apart from its own files. */
+const COMPONENT_CACHE_FOLDER = 'transpiled-components';
 /** How long close() lets aborted jobs send their 503 before it cuts the remaining connections. */
 const CLOSE_GRACE_MS = 2_000;
 
@@ -32,12 +36,17 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const extensions = options.extensionsDir ? await loadExtensions(options.extensionsDir, options.limits.memoryBytes) : new Map();
   if (options.extensionsDir) log('info', 'extensions loaded', { dir: options.extensionsDir, names: [...extensions.keys()] });
   const storage = await openJobStore(options.storageDir, log, options.objectStore);
+  const components = new ComponentCache({
+    store: new DiskTranspileStore(options.componentCacheDir ?? path.join(options.storageDir, COMPONENT_CACHE_FOLDER)),
+    onStoreProblem: (message, error) => log('warn', message, { error: String(error) }),
+  });
   const runner = new JobRunner({
     limits: options.limits,
     workers: options.workers,
     maxQueuedJobs: options.maxQueuedJobs,
     maxQueuedInputBytes: options.maxQueuedInputBytes,
     moduleCacheBytes: options.moduleCacheBytes,
+    components,
   });
   const agent: AgentContext = {
     storage,

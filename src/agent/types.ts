@@ -34,6 +34,8 @@ export interface AgentOptions {
   workers?: number;
   /** A folder whose `*.wasm` files are extensions jobs may link (named by file stem); default none. */
   extensionsDir?: string;
+  /** Where transpiled components are kept across restarts; default: a folder in the store's directory. */
+  componentCacheDir?: string;
   /** Structured log sink; default: JSON lines on stderr. */
   log?: AgentLog;
 }

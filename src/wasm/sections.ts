@@ -63,8 +63,9 @@ function checkHeader(bytes: Uint8Array): void {
   }
   const version = bytes[4] | (bytes[5] << 8) | (bytes[6] << 16) | (bytes[7] << 24);
   if (version !== 1) {
+    // A component (version 0x0d, layer 1) never reaches here: callers ask wasmLayer() first.
     throw new WasmFormatError(
-      `unsupported WebAssembly binary version ${version >>> 0} (only version 1 is supported); a component or a newer format cannot run here. Build a core WASI preview1 module.`,
+      `unsupported WebAssembly binary version ${version >>> 0}: neither a core module (01 00 00 00) nor a component (0d 00 01 00). Build a WASI preview1 module or a WASI 0.2 component.`,
     );
   }
 }

@@ -1,5 +1,6 @@
 /** What every route handler works with: one per agent. */
 import type { Extension } from '../runner/extensions';
+import type { ComponentCache } from '../runner/component/cache';
 import type { JobOutcome, JobRequest } from '../runner/types';
 import type { JobStore } from '../storage';
 import type { AgentLog } from '../types';
@@ -12,6 +13,8 @@ export interface JobExecutor {
   /** Throws QueueFullError when a job with this much input could not even wait for a worker. */
   checkRoom?(inputBytes: number): void;
   close(): Promise<void> | void;
+  /** Where uploads of components are transpiled (once per content), for the runs to find. */
+  readonly components: ComponentCache;
 }
 
 export interface AgentContext {

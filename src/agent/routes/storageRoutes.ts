@@ -2,6 +2,7 @@
 import { pipeline } from 'node:stream/promises';
 
 import { HEADERS, PATHS, type ExecutableInfo } from '../../api/contract';
+import { jobKindOf } from '../runner/jobKind';
 import { readBody } from '../http/body';
 import { HttpError, OCTETS, TOML, sendBytes, sendEmpty, sendJson, sendText } from '../http/respond';
 import type { RequestContext } from '../http/router';
@@ -73,10 +74,14 @@ export async function putExecutable(agent: AgentContext, { req, res, name, versi
   const expectedIntegrity = announcedIntegrity(req.headers[HEADERS.integrity]);
   // Held in memory (within the body limit): WebAssembly.validate needs the whole module. The
   // store hashes it (once) while writing it, checks the announced integrity, then lets it pass
-  // only once it validated.
+  // only once it validated; a component is also checked against what the agent hosts, and
+  // transpiled, once, before it is acknowledged.
   // Shared memory: the check worker validates it in place, without a copy on this thread.
   const bytes = await readBody(req, agent.maxBodyBytes, 'executable', { sharedFrom: SHARED_UPLOAD_BYTES });
-  const stored = await agent.storage.putExecutable(name, target, inSlices(bytes), { expectedIntegrity, beforeCommit: () => checkWebAssembly(agent, bytes) });
+  const stored = await agent.storage.putExecutable(name, target, inSlices(bytes), {
+    expectedIntegrity,
+    beforeCommit: (blob) => checkExecutable(agent, bytes, blob.integrity),
+  });
   if (!stored) throw noManifest(name);
   agent.log('info', 'executable stored', { name, version: target, integrity: stored.integrity, size: stored.size });
   sendText(res, 201, stored.integrity, { location: PATHS.executable(name, target) });
@@ -155,8 +160,15 @@ function announcedIntegrity(announced: string | string[] | undefined): string | 
   return value;
 }
 
-/** Validated in the check worker: a 60 MB module must not hold up the event loop. */
-async function checkWebAssembly(agent: AgentContext, bytes: Uint8Array): Promise<void> {
-  const verdict = await agent.checks.wasm(bytes);
-  if (!verdict.ok) throw new HttpError(400, verdict.message);
+/**
+ * Checked by its job kind: a module is validated in the check worker (a 60 MB module must not hold
+ * up the event loop); a component is checked against what the agent hosts, then transpiled.
+ */
+async function checkExecutable(agent: AgentContext, bytes: Uint8Array, integrity: string): Promise<void> {
+  const problems = await jobKindOf(bytes).uploadProblems(bytes, {
+    key: integrity,
+    components: agent.runner.components,
+    validateModule: (module) => agent.checks.wasm(module),
+  });
+  if (problems.length > 0) throw new HttpError(400, problems.join(' '));
 }

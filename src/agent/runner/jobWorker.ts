@@ -5,7 +5,9 @@
  * even after terminating this thread for time.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { ComponentRunner } from './component/run';
 import { type ChannelJob, WorkerJobChannel } from './jobChannel';
+import { type Executable, isComponent } from './jobKind';
 import { JobMemories, type MemoryShape } from './jobMemory';
 import { decodeRunContext, type JobMessage, type WorkerSetup } from './protocol';
 import { collectNow, LARGE_JOB_BYTES } from './releaseMemory';
@@ -20,7 +22,7 @@ const IDLE_WAIT_MS = 1_000;
 const YIELD_EVERY_MS = 20;
 
 interface KeptModule {
-  module: WebAssembly.Module;
+  module: Executable;
   /** No start section: instantiating it runs no guest code (see instantiateAhead). */
   instantiateAhead: boolean;
   /** It imports its memory, of this shape: one is reused between its jobs (jobMemory.ts). */
@@ -32,6 +34,7 @@ const channel = new WorkerJobChannel(setup.channel);
 const stdout = new SharedOutputWriter(setup.stdout);
 const stderr = new SharedOutputWriter(setup.stderr);
 const host = new WasiHost(stdout, stderr);
+const components = new ComponentRunner(stdout, stderr);
 const modules = new Map<number, KeptModule>();
 const memories = new JobMemories<number>();
 const port = parentPort;
@@ -72,6 +75,7 @@ function run(job: ChannelJob): WasiEnd {
   const stdin = job.stdin ?? message?.stdin;
   const context = job.context ?? message?.context;
   if (!kept || !stdin || !context) return { kind: 'trapped', trap: `internal error: the worker is missing the module or the input of job ${job.moduleId}` };
+  if (isComponent(kept.module)) return components.run(kept.module, { stdin, ...decodeRunContext(context) });
   const instance = ahead?.moduleId === job.moduleId ? ahead.instance : undefined;
   ahead = undefined;
   const memory = instance || !kept.memory ? undefined : memories.take(job.moduleId, kept.memory);
@@ -106,7 +110,7 @@ function keep(message: JobMessage): void {
  */
 function instantiateAhead(moduleId: number): void {
   const kept = modules.get(moduleId);
-  if (!kept?.instantiateAhead) return;
+  if (!kept?.instantiateAhead || isComponent(kept.module)) return;
   try {
     const memory = kept.memory && memories.take(moduleId, kept.memory);
     ahead = { moduleId, instance: host.instantiate(kept.module, memory) };

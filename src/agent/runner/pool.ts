@@ -12,10 +12,11 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { ComponentCache } from './component/cache';
 import { LruMap } from './lru';
 import { QueueFullError, QueueTimeoutError } from './overload';
 import { createJobChannelBuffer, JobChannel } from './jobChannel';
-import { type PreparedModule, prepareJobModule } from './prepare';
+import { type Executable, jobKindOf, type PreparedExecutable } from './jobKind';
 import type { MemoryShape } from './jobMemory';
 import { chooseExtensions, type LinkedExtension } from './extensions';
 import type { FsImage } from './memfs';
@@ -50,6 +51,8 @@ export interface JobRunnerOptions {
   maxQueuedJobs?: number;
   /** Bytes of stdin held by waiting jobs; past it, runs are refused with QueueFullError. Default 256 MiB. */
   maxQueuedInputBytes?: number;
+  /** Transpiled components (memory, and disk when given a store); default: in memory only. */
+  components?: ComponentCache;
 }
 
 export const DEFAULT_MAX_QUEUED_JOBS = 100;
@@ -60,7 +63,7 @@ type CompiledModule =
   | {
       ok: true;
       id: number;
-      module: WebAssembly.Module;
+      module: Executable;
       instantiateAhead: boolean;
       bytes: number;
       memory?: MemoryShape;
@@ -124,6 +127,8 @@ export class JobRunner {
   private readonly compiled: LruMap<string, CompiledModule>;
   private readonly compiling = new Map<string, Promise<CompiledModule>>();
   private readonly workerScript: string;
+  /** Components are transpiled once per content, here; the upload route fills it first. */
+  readonly components: ComponentCache;
   private nextModuleId = 1;
   private busy = 0;
   private closed = false;
@@ -138,6 +143,7 @@ export class JobRunner {
     this.workerScript = options.workerScript ?? WORKER_SCRIPT;
     this.maxQueuedJobs = options.maxQueuedJobs ?? DEFAULT_MAX_QUEUED_JOBS;
     this.maxQueuedInputBytes = options.maxQueuedInputBytes ?? DEFAULT_MAX_QUEUED_INPUT_BYTES;
+    this.components = options.components ?? new ComponentCache();
     const count = Math.max(1, options.workers ?? os.availableParallelism());
     for (let i = 0; i < count; i++) this.spawn();
   }
@@ -215,7 +221,8 @@ export class JobRunner {
     if (cached) return cached;
     let pending = this.compiling.get(job.key);
     if (!pending) {
-      pending = job.loadBytes().then(async (bytes) => this.numbered(await prepareJobModule(bytes, this.limits.memoryBytes)));
+      const context = { key: job.key, memoryLimitBytes: this.limits.memoryBytes, components: this.components };
+      pending = job.loadBytes().then(async (bytes) => this.numbered(await jobKindOf(bytes).prepare(bytes, context)));
       this.compiling.set(job.key, pending);
       // A refusal is cached like a module (the content behind a key never changes); a failed
       // load is not, so the next run tries again.
@@ -231,12 +238,12 @@ export class JobRunner {
     return pending;
   }
 
-  private numbered(prepared: PreparedModule): CompiledModule {
+  private numbered(prepared: PreparedExecutable): CompiledModule {
     if (!prepared.ok) return prepared;
-    const { module, bytes, memory, extensionImports } = prepared;
+    const { executable, bytes, memory, extensionImports } = prepared;
     // A module that links extensions cannot be instantiated ahead: its imports come with each run.
-    const instantiateAhead = !prepared.hasStartSection && extensionImports.length === 0;
-    return { ok: true, id: this.nextModuleId++, module, instantiateAhead, bytes, memory, extensionImports };
+    const instantiateAhead = prepared.instantiateAhead && extensionImports.length === 0;
+    return { ok: true, id: this.nextModuleId++, module: executable, instantiateAhead, bytes, memory, extensionImports };
   }
 
   // ---- scheduling -------------------------------------------------------------------------

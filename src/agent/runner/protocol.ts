@@ -2,6 +2,7 @@
  * What the pool and a job worker exchange besides the per-job hand-off in shared memory
  * (jobChannel.ts).
  */
+import type { Executable } from './jobKind';
 import type { MemoryShape } from './jobMemory';
 import type { LinkedExtension } from './extensions';
 import type { FsImage } from './memfs';
@@ -22,7 +23,7 @@ export interface WorkerSetup {
  */
 export interface JobMessage {
   /** A module this worker has not seen yet, and the id the pool runs it by. */
-  module?: { id: number; module: WebAssembly.Module; instantiateAhead: boolean; memory?: MemoryShape };
+  module?: { id: number; module: Executable; instantiateAhead: boolean; memory?: MemoryShape };
   /** Module ids this worker should forget (its share of the pool's LRU bookkeeping). */
   evict?: number[];
   /** Output buffers to write to from this job on: the pool took the last ones, which a job grew. */
