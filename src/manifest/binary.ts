@@ -6,7 +6,9 @@
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { parse } from 'smol-toml';
+import { componentCommandProblems, inspectComponent } from '../wasm/component';
 import { WASI_MODULE, WasmFormatError, WasmInfo, inspectWasm } from '../wasm/inspect';
+import { wasmLayer } from '../wasm/layer';
 import { locateKeys } from './locate';
 import { ManifestCheck, Problem, ProblemCode, TextRange } from './types';
 
@@ -40,6 +42,10 @@ export async function checkBinary(manifestPath: string, text: string, check: Man
   if (!WASM_MAGIC.every((byte, index) => bytes[index] === byte)) {
     if (!hasWasmExtension) problems.pop(); // one problem is enough: the content says more than the name
     report('binary-not-wasm', 'error', `${target.resolved} is not a WebAssembly module (it does not start with "\\0asm"); point binary at the .wasm file the build produces.`);
+    return problems;
+  }
+  if (wasmLayer(bytes) === 'component') {
+    checkComponent(bytes, target, report);
     return problems;
   }
   const info = inspect(bytes, target, report);
@@ -105,6 +111,16 @@ function inspect(bytes: Uint8Array, target: BinaryTarget, report: Report): WasmI
     if (!(error instanceof WasmFormatError)) throw error;
     report('binary-invalid-module', 'error', `${target.resolved} is not a valid WebAssembly module: ${error.message}`);
     return undefined;
+  }
+}
+
+/** A WASI 0.2 component: a wasi:cli/command importing only what the agent hosts (its upload rules). */
+function checkComponent(bytes: Uint8Array, target: BinaryTarget, report: Report): void {
+  try {
+    for (const problem of componentCommandProblems(inspectComponent(bytes))) report('binary-not-wasi-command', 'error', `The component: ${problem}`);
+  } catch (error) {
+    if (!(error instanceof WasmFormatError)) throw error;
+    report('binary-invalid-module', 'error', `${target.resolved} is not a valid WebAssembly component: ${error.message}`);
   }
 }
 

@@ -8,6 +8,9 @@ import { nearestKey } from './fixes';
 import { isManifestKey, KEY_INFO, typeName } from './keys';
 import { checkName, checkNamespace, fullyQualifiedName } from './names';
 import { MANIFEST_KEYS, TextRange } from './types';
+import { inspectComponent } from '../wasm/component';
+import { WasmFormatError, inspectWasm } from '../wasm/inspect';
+import { wasmLayer, type WasmLayer } from '../wasm/layer';
 
 /** What the caller found at the path of `binary`. */
 export interface BinaryFacts {
@@ -15,10 +18,14 @@ export interface BinaryFacts {
   resolvedPath: string;
   /** Size in bytes, when the file exists. */
   size?: number;
+  /** A core module (WASI preview1) or a component (WASI 0.2), from the header's layer bytes. */
+  kind?: WasmLayer;
   /** Export names, when the file is a valid module. */
   exports?: readonly string[];
   /** Imports as module and field names, when the file is a valid module. */
   imports?: ReadonlyArray<{ module: string; name: string }>;
+  /** A component's world: the interfaces it imports and exports (e.g. `wasi:cli/stdout@0.2.3`). */
+  world?: { imports: readonly string[]; exports: readonly string[] };
   /** Why the module could not be read (missing, not a module...): one sentence. */
   error?: string;
 }
@@ -77,11 +84,39 @@ function unknownKeyMarkdown(key: string, keyLines: readonly KeyLine[]): string {
   return `**${key}** is not a manifest key: the agent keeps it but does not use it.${hint}`;
 }
 
+/** What the hover says of the bytes at `resolvedPath`: a module's imports and exports, a component's world. */
+export function binaryFactsOf(resolvedPath: string, bytes: Uint8Array): BinaryFacts {
+  const size = bytes.byteLength;
+  try {
+    if (wasmLayer(bytes) === 'component') {
+      const info = inspectComponent(bytes);
+      return { resolvedPath, size, kind: 'component', world: { imports: info.imports.map((i) => i.name), exports: info.exports.map((e) => e.name) } };
+    }
+    const info = inspectWasm(bytes);
+    return {
+      resolvedPath,
+      size,
+      kind: 'module',
+      exports: info.exports.map((entry) => entry.name),
+      imports: info.imports.map(({ module, name }) => ({ module, name })),
+    };
+  } catch (error) {
+    if (!(error instanceof WasmFormatError)) throw error;
+    return { resolvedPath, size, error: `Not a valid WebAssembly module or component: ${error.message}` };
+  }
+}
+
 /** The module the binary resolves to: path, size, exports and imports, or why it can't be read. */
 export function binaryMarkdown(facts: BinaryFacts): string {
   const lines = [`Resolves to \`${facts.resolvedPath}\`${facts.size !== undefined ? ` (${formatSize(facts.size)})` : ''}`];
   if (facts.error !== undefined) {
     lines.push(`$(warning) ${facts.error}`);
+  }
+  if (facts.kind !== undefined) {
+    lines.push(facts.kind === 'component' ? 'A WebAssembly component (WASI 0.2)' : 'A WebAssembly core module (WASI preview1)');
+  }
+  if (facts.world !== undefined) {
+    lines.push(`World imports: ${codeList(facts.world.imports)}`, `World exports: ${codeList(facts.world.exports)}`);
   }
   if (facts.exports !== undefined) {
     lines.push(`Exports: ${codeList(facts.exports)}`);

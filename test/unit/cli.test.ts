@@ -12,6 +12,8 @@ const REPO = path.resolve(__dirname, __dirname.includes(`${path.sep}out${path.se
 const CLI = path.join(REPO, 'dist', 'cli.js');
 const LOUDIFY_MANIFEST = path.join(REPO, 'samples', 'loudify', 'manifest.toml');
 const FAIL_MANIFEST = path.join(REPO, 'samples', 'fail', 'manifest.toml');
+const COMPONENT_MANIFEST = path.join(REPO, 'samples', 'loudify-component', 'manifest.toml');
+const SOCKETS_COMPONENT = path.join(REPO, 'test', 'fixtures', 'components', 'sockets.component.wasm');
 
 /** dist/cli.js and dist/jobWorker.js (found next to it), bundled with esbuild's API when missing. */
 async function ensureBundle(): Promise<void> {
@@ -212,6 +214,27 @@ describe('serval CLI end to end: agent, store, run', function () {
     assert.match(versions.stdout, /^VERSION +SIZE +STORED +INTEGRITY\n1\.0\.0 +\d+ +\S+ +sha256-/);
     const ping = await withAgent(['ping']);
     assert.match(ping.stdout, new RegExp(`^pong from ${agent.url} in \\d+ ms\n$`));
+  });
+  it('stores and runs a WASI 0.2 component (the loudify-component sample) as it does a module', async () => {
+    const stored = await withAgent(['store', COMPONENT_MANIFEST]);
+    assert.equal(stored.code, 0, stored.stderr);
+    assert.match(stored.stdout, /^stored sh\.serval\.loudify_component 1\.0\.0 sha256-/);
+    const { code, stdout } = await withAgent(['run', 'sh.serval.loudify_component'], 'component\n');
+    assert.equal(code, 0);
+    assert.equal(stdout, 'COMPONENT\n');
+  });
+
+  it('says which interfaces the agent does not host when it refuses a component (exit 5)', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'serval-cli-sockets-'));
+    try {
+      await writeFile(path.join(folder, 'manifest.toml'), 'name = "sockets"\nnamespace = "test.serval"\nversion = "1.0.0"\nbinary = "sockets.wasm"\ndescription = "imports sockets"\n');
+      await copyFile(SOCKETS_COMPONENT, path.join(folder, 'sockets.wasm'));
+      const { code, stderr } = await withAgent(['store', path.join(folder, 'manifest.toml')]);
+      assert.equal(code, 5);
+      assert.match(stderr, /wasi:sockets\/tcp@0\.2\.0.*does not host/);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   it('stores a manifest with a files folder, and runs it with --arg, --env and everything after --', async () => {

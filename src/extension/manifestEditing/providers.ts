@@ -8,8 +8,7 @@ import * as vscode from 'vscode';
 import { CompletionEntry, CompletionEntryKind, completeManifest, keyLineAt, scanKeyLines } from '../../manifest/completion';
 import { checkManifest, fullyQualifiedName } from '../../manifest';
 import { QuickFix, quickFixes } from '../../manifest/fixes';
-import { BinaryFacts, binaryUnderCursor, hoverManifest } from '../../manifest/hover';
-import { WasmFormatError, inspectWasm } from '../../wasm/inspect';
+import { BinaryFacts, binaryFactsOf, binaryUnderCursor, hoverManifest } from '../../manifest/hover';
 import { Config } from '../config';
 import { extensionMarkdown, extensionUnderCursor } from '../../manifest/extensionsCheck';
 import { type AgentExtensionsView, ManifestDiagnostics } from './diagnostics';
@@ -91,18 +90,7 @@ async function readBinaryFacts(document: vscode.TextDocument, written: string): 
     const code = (error as NodeJS.ErrnoException).code;
     return { resolvedPath, error: code === 'ENOENT' ? 'No such file: build the job first, or fix the path.' : `Cannot read it (${code ?? String(error)}).` };
   }
-  try {
-    const info = inspectWasm(bytes);
-    return {
-      resolvedPath,
-      size: bytes.byteLength,
-      exports: info.exports.map((entry) => entry.name),
-      imports: info.imports.map(({ module, name }) => ({ module, name })),
-    };
-  } catch (error) {
-    if (!(error instanceof WasmFormatError)) throw error;
-    return { resolvedPath, size: bytes.byteLength, error: `Not a valid WebAssembly module: ${error.message}` };
-  }
+  return binaryFactsOf(resolvedPath, bytes);
 }
 
 export class ManifestCodeActionProvider implements vscode.CodeActionProvider {
