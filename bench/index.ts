@@ -16,6 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AgentClient } from '../src/client/client';
 import { bigInputs } from './bigInputs';
+import { component } from './component';
 import { goals, manifestCheck } from './goals';
 import { INPUT, latency } from './latency';
 import { load } from './load';
@@ -26,7 +27,7 @@ import { spawnServer, stop } from './servers';
 import { storage as storageRows } from './storage';
 import { localStore } from './localStore';
 
-const SECTIONS: BenchSection[] = [latency, load, bigInputs, publish, storageRows, localStore, manifestCheck, hostile, goals];
+const SECTIONS: BenchSection[] = [latency, load, bigInputs, publish, storageRows, localStore, component, manifestCheck, hostile, goals];
 
 const REPO = path.resolve(__dirname, '../..');
 const SAMPLE = path.join(REPO, 'samples', 'loudify');

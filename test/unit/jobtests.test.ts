@@ -76,7 +76,7 @@ describe('job tests: discovery', () => {
     const manifests = await findManifests([SAMPLES]);
     assert.deepEqual(
       manifests.map((manifest) => path.relative(SAMPLES, manifest)),
-      ['fail/manifest.toml', 'loudify/manifest.toml', 'wordfreq/manifest.toml'].map((file) => file.split('/').join(path.sep)),
+      ['fail/manifest.toml', 'loudify-component/manifest.toml', 'loudify/manifest.toml', 'wordfreq/manifest.toml'].map((file) => file.split('/').join(path.sep)),
     );
     const loudify = await discoverJobTests(path.join(SAMPLES, 'loudify', 'manifest.toml'));
     assert.equal(loudify.jobName, 'sh.serval.loudify');
@@ -274,8 +274,8 @@ describe('serval test', () => {
     const { code, stdout, stderr } = await serval(['test', '--local', 'samples']);
     assert.equal(code, 0, stderr);
     const lines = stdout.trimEnd().split('\n');
-    assert.equal(lines.at(-1), '7 passed, 0 failed');
-    assert.equal(lines.length, 8);
+    assert.equal(lines.at(-1), '11 passed, 0 failed');
+    assert.equal(lines.length, 12);
     assert.ok(lines.slice(0, -1).every((line) => /^PASS sh\.serval\.\w+\/[\w-]+ \(\d+ ms\)$/.test(line)), stdout);
     assert.ok(lines.includes(lines.find((line) => line.startsWith('PASS sh.serval.loudify/crlf '))!));
   });
@@ -366,7 +366,7 @@ describe('serval test', () => {
     it('runs the build as a scratch version and leaves the agent as it found it', async () => {
       const { code, stdout, stderr } = await serval(['test', '--agent', agent.url, 'samples']);
       assert.equal(code, 0, stderr);
-      assert.match(stdout, /^7 passed, 0 failed$/m);
+      assert.match(stdout, /^11 passed, 0 failed$/m);
       const listed = await serval(['list', '--agent', agent.url]);
       assert.doesNotMatch(listed.stdout, /sh\.serval/);
     });

@@ -87,6 +87,10 @@ describe('Serval job tests in the Test Explorer', function () {
       'sh.serval.loudify/crlf: passed',
       'sh.serval.loudify/empty: passed',
       'sh.serval.loudify/hello: passed',
+      'sh.serval.loudify_component/binary: passed',
+      'sh.serval.loudify_component/crlf: passed',
+      'sh.serval.loudify_component/empty: passed',
+      'sh.serval.loudify_component/hello: passed',
       'sh.serval.wordfreq/animals: passed',
       'sh.serval.wordfreq/no-words: passed',
     ]);

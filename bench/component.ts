@@ -1,0 +1,84 @@
+/**
+ * A WASI 0.2 component against the same C program as a preview1 module (samples/loudify and
+ * samples/loudify-component), 1 KB input, runs in turns in the same run: through the agent's HTTP
+ * API, and through a JobRunner alone (the warm workers, no HTTP). Goal: a warm component job costs
+ * at most 2x the module. Also what the one transpile per upload costs (jco-transpile in a thread of
+ * its own, released after each).
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { transpileComponent } from '../src/agent/runner/component/transpile';
+import { JobRunner } from '../src/agent/runner/pool';
+import { DEFAULT_JOB_LIMITS } from '../src/agent/runner/types';
+import { INPUT } from './latency';
+import { type Bounds, interleavedSamples, percentile } from './measure';
+import { type BenchContext, type BenchSection, ms, ratio, type Row } from './report';
+
+const SAMPLE = path.resolve(__dirname, '../../samples/loudify-component');
+const JOB = 'sh.serval.loudify_component';
+const LATENCY: Bounds = { warmup: 100, count: 1_000, maxMs: 5_000 };
+const ROUNDS = 5;
+const GOAL_RATIO = 2;
+const TRANSPILES = 3;
+
+export const component: BenchSection = {
+  name: 'component',
+  title: 'a WASI 0.2 component against the same C program as a preview1 module',
+  async run(context: BenchContext): Promise<Row[]> {
+    const wasm = readFileSync(path.join(SAMPLE, 'loudify.component.wasm'));
+    await context.agentClient.storeManifest(readFileSync(path.join(SAMPLE, 'manifest.toml'), 'utf8'));
+    const uploadStarted = performance.now();
+    await context.agentClient.putExecutable(JOB, '1.0.0', wasm);
+    const uploadMs = performance.now() - uploadStarted;
+    const runner = new JobRunner({ limits: DEFAULT_JOB_LIMITS });
+    const job = (key: string, bytes: Uint8Array) => ({ key, loadBytes: () => Promise.resolve(bytes), stdin: INPUT });
+    try {
+      const samples = await interleavedSamples(
+        {
+          httpModule: () => context.agentClient.run(context.job, INPUT),
+          httpComponent: () => context.agentClient.run(JOB, INPUT),
+          runnerModule: () => runner.run(job('module', context.wasm)),
+          runnerComponent: () => runner.run(job('component', wasm)),
+        },
+        LATENCY,
+        ROUNDS,
+      );
+      const rows: Row[] = [];
+      for (const p of [50, 95]) {
+        const at = (name: keyof typeof samples) => percentile(samples[name], p);
+        rows.push(goalRow(`HTTP p${p}: component / module`, at('httpComponent'), at('httpModule')));
+        rows.push(goalRow(`JobRunner p${p}: component / module`, at('runnerComponent'), at('runnerModule')));
+      }
+      rows.push({ what: 'upload of the component (checked, transpiled)', value: ms(uploadMs), meaning: 'once per content: later runs and restarts reuse it' });
+      rows.push(await transpileRow(wasm));
+      return rows;
+    } finally {
+      await runner.close();
+    }
+  },
+};
+
+function goalRow(what: string, componentMs: number, moduleMs: number): Row {
+  const value = componentMs / moduleMs;
+  return {
+    what,
+    value: ratio(value),
+    meaning: `${ms(componentMs)} against ${ms(moduleMs)}; goal <= ${GOAL_RATIO}x: ${value <= GOAL_RATIO ? 'met' : `missed by ${ratio(value / GOAL_RATIO)}`}`,
+    ok: value <= GOAL_RATIO,
+  };
+}
+
+async function transpileRow(wasm: Uint8Array): Promise<Row> {
+  const durations: number[] = [];
+  for (let i = 0; i < TRANSPILES; i++) {
+    const started = performance.now();
+    await transpileComponent(wasm);
+    durations.push(performance.now() - started);
+  }
+  return {
+    what: `transpile ${(wasm.length / 1024).toFixed(0)} KB component, p50 of ${TRANSPILES}`,
+    value: ms(percentile(durations, 50)),
+    meaning: 'a thread of its own per transpile, ended after it (its memory released)',
+  };
+}
