@@ -4,7 +4,7 @@ import { createAgentStatusBar } from './agent/agentStatusBar';
 import { setContext } from './agent/agents';
 import { registerCommands } from './commands';
 import { Ctx } from './ctx';
-import { EDITOR_HOOKS, TestHooks } from './hooks';
+import { EDITOR_HOOKS, TestHooks, exposeOutcomesOnContext } from './hooks';
 import { registerManifestEditing } from './manifestEditing';
 import { registerJobTests, type JobTestController } from './testing/jobTestController';
 
@@ -26,6 +26,7 @@ export interface ServalTestingApi extends ServalApi {
 export async function activate(context: vscode.ExtensionContext): Promise<ServalTestingApi> {
   const hooks = context.extensionMode === vscode.ExtensionMode.Test ? new TestHooks() : undefined;
   const ctx = new Ctx(context, hooks ?? EDITOR_HOOKS);
+  if (hooks) exposeOutcomesOnContext(ctx, hooks);
   context.subscriptions.push(ctx);
   let jobTests: JobTestController;
   try {
