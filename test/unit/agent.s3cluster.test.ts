@@ -147,8 +147,8 @@ describeWithS3('three agents on one S3 store behind haproxy', (getStore) => {
         headers: { 'content-length': big.length },
       });
       upload.on('error', () => undefined);
-      upload.write(big.subarray(0, big.length / 2));
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Once the first half is handed to the socket, the agent is mid-upload.
+      await new Promise((resolve) => upload.write(big.subarray(0, big.length / 2), resolve));
       await victim.kill();
       upload.destroy();
     } finally {
