@@ -228,6 +228,10 @@ describe('JobRunner', function () {
 
     it('refuses a job at once when the queue is full, with a retry time, and runs jobs again after', async () => {
       const runner = boundedRunner(5_000, { maxQueuedJobs: 1 });
+      // Compiled first, so each run below joins the queue at once and in order (a compile in flight
+      // could let the third job overtake the second).
+      await runner.run(watJob('hello'));
+      await runner.run(watJob('uppercase', 'warm'));
       const stop = new AbortController();
       const spinning = runner.run(watJob('spin', '', stop.signal));
       await waitFor(() => runner.running === 1, 'the spinning job to start');
