@@ -48,6 +48,9 @@ describe('agent HTTP: bounded overload', function () {
     const first = request(agent.url, 'POST', runPath('spin'));
     await waitFor('the spinning job to run', async () => (await running()) === 1);
     const second = request(agent.url, 'POST', runPath('spin'));
+    // The second spin must be queued first: if the hello overtook it on the wire, the replacement
+    // worker would take the hello and run it.
+    await waitFor('the second job to wait', async () => (await running()) === 2);
     const late = await request(agent.url, 'POST', runPath('hello'));
     assert.equal(late.status, 503);
     assert.match(late.headers['retry-after'] ?? '', /^[1-9]\d*$/);
