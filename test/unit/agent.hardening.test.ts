@@ -6,33 +6,46 @@ import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
 
-import { manifestText, request, startTestAgent, storeJob, waitFor, type TestAgent } from '../helpers/agent';
+import { type HttpAnswer, manifestText, request, startTestAgent, storeJob, waitFor, type TestAgent } from '../helpers/agent';
 import { buildWat } from '../helpers/wat';
 
 const runPath = (name: string): string => `/v1/jobs/test.serval.${name}/run`;
 
 describe('agent HTTP: bounded overload', function () {
-  this.timeout(30_000);
+  this.timeout(40_000);
   let agent: TestAgent;
 
   async function startWith(maxQueuedJobs: number): Promise<void> {
-    agent = await startTestAgent({ workers: 1, maxQueuedJobs, limits: { timeoutMs: 1_000, memoryBytes: 16 << 20, outputBytes: 1 << 16 } });
+    // 2 s: the requests each test sends in turn must all arrive while the first spin runs, even on a loaded machine.
+    agent = await startTestAgent({ workers: 1, maxQueuedJobs, limits: { timeoutMs: 2_000, memoryBytes: 16 << 20, outputBytes: 1 << 16 } });
     await storeJob(agent, 'spin', '1', await buildWat('spin'));
     await storeJob(agent, 'hello', '1', await buildWat('hello'));
+    // Both compiled now: a run waiting for its first compile counts as running but is in no worker,
+    // and a later request could reach the queue before it.
+    assert.equal((await request(agent.url, 'POST', runPath('hello'))).text, 'hello, world\n');
+    assert.equal((await request(agent.url, 'POST', runPath('spin'))).status, 504);
   }
 
   afterEach(async () => {
     await agent.stop();
   });
 
-  const running = async (): Promise<number> => JSON.parse((await request(agent.url, 'GET', '/v1/jobs')).text).length;
+  const jobCounts = async (): Promise<{ running: number; queued: number }> => JSON.parse((await request(agent.url, 'GET', '/monitor/status')).text).jobs;
+  /** Sends a run and waits until the agent has it running (or queued): the next request comes after it. */
+  async function runInTurn(name: string, expect: { running: number; queued: number }): Promise<{ answer: Promise<HttpAnswer> }> {
+    const answer = request(agent.url, 'POST', runPath(name));
+    await waitFor(`${name} to be running or queued`, async () => {
+      const counts = await jobCounts();
+      return counts.running === expect.running && counts.queued === expect.queued;
+    });
+    // Wrapped: an async function returning the promise itself would wait for the answer.
+    return { answer };
+  }
 
   it('answers 503 with Retry-After at once when every worker is busy and the queue is full', async () => {
     await startWith(1);
-    const spinning = request(agent.url, 'POST', runPath('spin'));
-    await waitFor('the spinning job to run', async () => (await running()) === 1);
-    const queued = request(agent.url, 'POST', runPath('hello'));
-    await waitFor('the second job to wait', async () => (await running()) === 2);
+    const { answer: spinning } = await runInTurn('spin', { running: 1, queued: 0 });
+    const { answer: queued } = await runInTurn('hello', { running: 2, queued: 1 });
     const refused = await request(agent.url, 'POST', runPath('hello'), { body: 'input' });
     assert.equal(refused.status, 503);
     assert.match(refused.headers['retry-after'] ?? '', /^[1-9]\d*$/);
@@ -45,12 +58,9 @@ describe('agent HTTP: bounded overload', function () {
 
   it('answers 503 to a job that waited past its time limit, and does not run it late', async () => {
     await startWith(5);
-    const first = request(agent.url, 'POST', runPath('spin'));
-    await waitFor('the spinning job to run', async () => (await running()) === 1);
-    const second = request(agent.url, 'POST', runPath('spin'));
-    // The second spin must be queued first: if the hello overtook it on the wire, the replacement
-    // worker would take the hello and run it.
-    await waitFor('the second job to wait', async () => (await running()) === 2);
+    const { answer: first } = await runInTurn('spin', { running: 1, queued: 0 });
+    // The second spin is queued first, so the replacement worker takes it, not the hello.
+    const { answer: second } = await runInTurn('spin', { running: 2, queued: 1 });
     const late = await request(agent.url, 'POST', runPath('hello'));
     assert.equal(late.status, 503);
     assert.match(late.headers['retry-after'] ?? '', /^[1-9]\d*$/);

@@ -153,6 +153,11 @@ export class JobRunner {
     return this.busy;
   }
 
+  /** Jobs waiting in the queue for a free worker. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
   /**
    * Throws QueueFullError when a job with `inputBytes` of stdin would have to wait and the queue has
    * no room: the HTTP layer asks before it reads the input, so a full agent refuses at once.
