@@ -92,6 +92,7 @@ function describeManifest(job: JobTests, text: string): void {
   job.version = manifest.version;
   job.binaryPath = path.resolve(path.dirname(job.manifestPath), manifest.binary);
   job.defaults = { args: manifest.args, env: manifest.env };
+  if (manifest.files !== undefined) job.filesDir = path.resolve(path.dirname(job.manifestPath), manifest.files);
 }
 
 /** The options of a tests/ folder, or a message saying what is wrong with the file. */

@@ -3,5 +3,5 @@ export * from './types';
 export { caseFileOf, casesOf, discoverJobTests, findManifests, loadCase, MANIFEST_FILE, TESTS_DIR, CaseFileError } from './discover';
 export { asText, describeDifference, displayPair, hexDump, judge, outputMatches } from './compare';
 export { AgentCaseRunner, LocalCaseRunner, outcomeOfRun, type BuildSession, type CaseRunner, type JobBuild } from './runners';
-export { JobNotRunnable, runJobTests, type CaseResult, type RunJobOptions } from './run';
+export { JobNotRunnable, readJobFiles, runJobTests, type CaseResult, type RunJobOptions } from './run';
 export { updateExpectations } from './update';

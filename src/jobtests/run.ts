@@ -1,6 +1,8 @@
 /** Running the cases of one job: read the build, open a session on the runner, judge each case. */
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { FilesFolderError, readFilesFolder } from '../files/folder';
+import type { TarEntry } from '../files/tar';
 import { judge } from './compare';
 import { CaseFileError, loadCase } from './discover';
 import type { CaseRunner } from './runners';
@@ -37,7 +39,8 @@ export async function runJobTests(job: JobTests, runner: CaseRunner, options: Ru
   if (job.problem || !job.jobName || !job.binaryPath) throw new JobNotRunnable(`${job.manifestPath}: ${job.problem ?? 'the manifest is invalid'}`);
   const wasm = await readBuild(job.manifestPath, job.binaryPath);
   const manifestText = await readFile(job.manifestPath, 'utf8');
-  const session = await runner.open({ jobName: job.jobName, manifestText, wasm, defaults: job.defaults ?? NO_DEFAULTS }, options.signal);
+  const files = await readJobFiles(job);
+  const session = await runner.open({ jobName: job.jobName, manifestText, wasm, defaults: job.defaults ?? NO_DEFAULTS, files }, options.signal);
   const results: CaseResult[] = [];
   try {
     for (const testCase of options.cases ?? job.cases) {
@@ -63,6 +66,18 @@ async function runOneCase(job: JobTests, testCase: TestCase, run: (input: Loaded
   }
   const outcome = await run(loaded);
   return { testCase, loaded, verdict: judge(loaded, outcome, job.config, testCase.name) };
+}
+
+/** The job's `files` folder as it is on disk now (undefined when the manifest names none). */
+export async function readJobFiles(job: JobTests): Promise<TarEntry[] | undefined> {
+  if (!job.filesDir) return undefined;
+  try {
+    return (await readFilesFolder(job.filesDir)).entries;
+  } catch (error) {
+    if (!(error instanceof FilesFolderError)) throw error;
+    const relative = path.relative(path.dirname(job.manifestPath), job.filesDir);
+    throw new JobNotRunnable(`${job.manifestPath}: its files folder "${relative}" ${error.message}`);
+  }
 }
 
 async function readBuild(manifestPath: string, binaryPath: string): Promise<Uint8Array> {

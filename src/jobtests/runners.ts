@@ -13,6 +13,8 @@ import type { RunResult } from '../client/types';
 import { JobRunner } from '../agent/runner/pool';
 import type { JobLimits } from '../agent/runner/types';
 import { runArgv, type RunDefaults } from '../agent/routes/runInputs';
+import { imageOf } from '../agent/files/filesImages';
+import { type TarEntry, writeTar } from '../files/tar';
 import type { CaseOutcome, LoadedCase } from './types';
 
 /** The job's build, read from disk for this run. */
@@ -22,6 +24,8 @@ export interface JobBuild {
   wasm: Uint8Array;
   /** The manifest's `args` and `[env]`, which a case's .args and .env override as on an agent. */
   defaults: RunDefaults;
+  /** The manifest's `files` folder as read from disk for this run: the job sees it as `/`. */
+  files?: readonly TarEntry[];
 }
 
 /** Runs the cases of one build; `close` undoes whatever opening it did. */
@@ -52,13 +56,15 @@ export class LocalCaseRunner implements CaseRunner {
   open(build: JobBuild): Promise<BuildSession> {
     const key = sriOf(build.wasm);
     const runner = this.runner;
+    // One image for all the cases: each run gets its own writable copy of the tree, as on an agent.
+    const files = build.files && imageOf(build.files);
     return Promise.resolve({
       async run(input, signal) {
         // argv[0] is the job's name, and a case's .args/.env go over the manifest's, as on an agent.
         // An empty .args keeps the manifest's, as on an agent (a query without ?arg= does).
         const given = input.args?.length ? input.args : undefined;
         const { args, env } = runArgv(build.jobName, { args: given, env: envEntries(input.env) }, build.defaults);
-        const outcome = await runner.run({ key, loadBytes: () => Promise.resolve(build.wasm), stdin: input.stdin, args, env, signal });
+        const outcome = await runner.run({ key, loadBytes: () => Promise.resolve(build.wasm), stdin: input.stdin, args, env, files, signal });
         if (outcome.kind === 'not-runnable') return { kind: 'not-run', message: `not a runnable WASI command: ${outcome.message}`, durationMs: outcome.durationMs };
         return outcome;
       },
@@ -90,6 +96,8 @@ export class AgentCaseRunner implements CaseRunner {
     };
     try {
       await client.putExecutable(name, version, build.wasm, { signal });
+      // Deleting the scratch version deletes its files with it.
+      if (build.files) await client.putFiles(name, version, writeTar(build.files), { signal });
     } catch (error) {
       await removeScratch();
       throw error;

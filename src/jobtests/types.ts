@@ -46,6 +46,8 @@ export interface JobTests {
   binaryPath?: string;
   /** The manifest's default arguments and environment, which a case's .args and .env override. */
   defaults?: RunDefaults;
+  /** Absolute path of the manifest's `files` folder, when it names one: the job sees it as `/`. */
+  filesDir?: string;
   /** Why the job's cases cannot run (invalid manifest, bad tests.toml); undefined when they can. */
   problem?: string;
   config: TestsConfig;

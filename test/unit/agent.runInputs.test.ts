@@ -148,7 +148,7 @@ describe('a run gets arguments, environment and files (HTTP)', function () {
       assert.equal((await request(agent.url, 'GET', `/v1/storage/manifests/${NAME}/files/3.2.0`)).status, 404);
     });
 
-    it('refuses files for a version that has no manifest (404) and hostile archives (400)', async () => {
+    it('refuses files for a version that has neither a manifest nor an executable (404) and hostile archives (400)', async () => {
       assert.equal((await putFiles('9.9.9', archive)).status, 404);
       const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024));
       const many = writeTar(Array.from({ length: 10_001 }, (_, i) => ({ kind: 'dir' as const, path: `d${i}`, mtimeMs: 0 })));

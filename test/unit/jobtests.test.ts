@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -237,6 +237,49 @@ describe('job tests: running on the local runner', () => {
       } finally {
         await agent.stop();
       }
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it("gives the job its manifest's files folder as / for every case, locally and on an agent, each run starting from the folder as it is", async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'serval-jobtests-'));
+    try {
+      const dir = path.join(root, 'files');
+      await mkdir(path.join(dir, 'tests'), { recursive: true });
+      await mkdir(path.join(dir, 'data', 'sub'), { recursive: true });
+      await writeFile(path.join(dir, 'data', 'hello.txt'), 'hello from the files folder');
+      await writeFile(path.join(dir, 'data', 'sub', 'nested.txt'), 'nested');
+      await cp(path.join(REPO, 'test', 'fixtures', 'wasi-programs', 'files.wasm'), path.join(dir, 'files.wasm'));
+      await writeFile(
+        path.join(dir, 'manifest.toml'),
+        'name = "files"\nnamespace = "test"\nversion = "1.0.0"\nbinary = "files.wasm"\ndescription = "d"\n' +
+          'required_extensions = []\nrequired_permissions = []\nfiles = "data"\n',
+      );
+      // Two cases with the same expectation: the second run must not see what the first wrote.
+      await writeFile(path.join(dir, 'tests', 'first.in'), '');
+      await writeFile(path.join(dir, 'tests', 'second.in'), '');
+      const update = await serval(['test', '--local', '--update', dir]);
+      assert.equal(update.code, 0, update.stdout + update.stderr);
+      const expected = await readFile(path.join(dir, 'tests', 'first.out'), 'utf8');
+      assert.match(expected, /^list \/: hello\.txt sub$/m);
+      assert.match(expected, /^read hello\.txt: hello from the files folder$/m);
+      assert.match(expected, /^read \/sub\/nested\.txt: nested$/m);
+      assert.match(expected, /^create new\.txt: ok$/m);
+      assert.equal(await readFile(path.join(dir, 'tests', 'second.out'), 'utf8'), expected);
+
+      const local = await serval(['test', '--local', dir]);
+      assert.equal(local.code, 0, local.stdout + local.stderr);
+      assert.match(local.stdout, /\n2 passed, 0 failed\n$/);
+      const agent = await startTestAgent();
+      try {
+        const remote = await serval(['test', '--agent', agent.url, dir]);
+        assert.equal(remote.code, 0, remote.stdout + remote.stderr);
+        assert.match(remote.stdout, /\n2 passed, 0 failed\n$/);
+      } finally {
+        await agent.stop();
+      }
+      assert.deepEqual((await readdir(path.join(dir, 'data'))).sort(), ['hello.txt', 'sub'], 'the job never writes to the folder on disk');
     } finally {
       await rm(root, { recursive: true, force: true });
     }

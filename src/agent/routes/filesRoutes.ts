@@ -19,8 +19,10 @@ export function filesLimits(agent: AgentContext): TarLimits {
 export async function putFiles(agent: AgentContext, { req, res, name, version }: RequestContext): Promise<void> {
   const target = version ?? '';
   await requireManifest(agent, name);
-  if (!(await agent.storage.manifestInfo(name, target))) {
-    throw new HttpError(404, `'${name}' has no manifest of version '${target}'; store that version first, then its files`);
+  // A version exists once its manifest or its executable is stored (a test run's scratch version has only an executable).
+  const versionExists = (await agent.storage.manifestInfo(name, target)) ?? (await agent.storage.executable(name, target));
+  if (!versionExists) {
+    throw new HttpError(404, `'${name}' has no manifest or executable of version '${target}'; store that version first, then its files`);
   }
   checkContentType(req.headers['content-type']);
   // Held in memory (within the body limit): the whole tree is checked before anything is stored.

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { DEFAULT_JOB_LIMITS } from '../../agent/runner/types';
-import { asText, discoverJobTests, LocalCaseRunner, type CaseOutcome } from '../../jobtests';
+import { asText, discoverJobTests, LocalCaseRunner, readJobFiles, type CaseOutcome } from '../../jobtests';
 import type { Ctx } from '../ctx';
 import { OutputDocuments } from '../documents/outputDocuments';
 import { UserFacingError } from '../errors';
@@ -122,7 +122,8 @@ export class LiveRun implements vscode.Disposable {
     } catch {
       throw new Error(`its binary ${path.relative(path.dirname(this.manifestPath), job.binaryPath)} does not exist yet: build it`);
     }
-    const session = await this.runner.open({ jobName: job.jobName, manifestText: '', wasm, defaults: job.defaults ?? { args: [], env: {} } });
+    const files = await readJobFiles(job);
+    const session = await this.runner.open({ jobName: job.jobName, manifestText: '', wasm, defaults: job.defaults ?? { args: [], env: {} }, files });
     return session.run({ stdin, exitCode: 0 });
   }
 
