@@ -88,7 +88,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     });
   }
   log('info', 'agent listening', { url, storage: storage.location, auth: options.token !== undefined });
-  return { url, host, port, close: closeOnce(() => closeAgent(agent, server)) };
+  return { url, host, port, queuedJobs: () => runner.queued, close: closeOnce(() => closeAgent(agent, server)) };
 }
 
 async function listen(server: Server, host: string, port: number): Promise<void> {

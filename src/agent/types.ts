@@ -48,5 +48,7 @@ export interface RunningAgent {
   url: string;
   host: string;
   port: number;
+  /** Runs waiting for a free worker now (GET /monitor/status keeps the original's fields only). */
+  queuedJobs(): number;
   close(): Promise<void>;
 }

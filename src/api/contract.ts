@@ -97,6 +97,5 @@ export interface AgentStatus {
     backend?: string;
     damaged?: Array<{ name: string; version: string; kind: 'manifest' | 'executable' | 'files'; integrity: string; problem: string }>;
   };
-  /** `running` counts every job the agent has accepted and not answered; `queued`, those of them waiting for a free worker. */
-  jobs: { total: number; errors: number; running: number; queued: number };
+  jobs: { total: number; errors: number; running: number };
 }

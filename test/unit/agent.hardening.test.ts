@@ -30,13 +30,12 @@ describe('agent HTTP: bounded overload', function () {
     await agent.stop();
   });
 
-  const jobCounts = async (): Promise<{ running: number; queued: number }> => JSON.parse((await request(agent.url, 'GET', '/monitor/status')).text).jobs;
-  /** Sends a run and waits until the agent has it running (or queued): the next request comes after it. */
+  /** Sends a run and waits until the agent has it running or queued, so that the next request comes after it. */
   async function runInTurn(name: string, expect: { running: number; queued: number }): Promise<{ answer: Promise<HttpAnswer> }> {
     const answer = request(agent.url, 'POST', runPath(name));
     await waitFor(`${name} to be running or queued`, async () => {
-      const counts = await jobCounts();
-      return counts.running === expect.running && counts.queued === expect.queued;
+      const { running } = JSON.parse((await request(agent.url, 'GET', '/monitor/status')).text).jobs;
+      return running === expect.running && agent.agent.queuedJobs() === expect.queued;
     });
     // Wrapped: an async function returning the promise itself would wait for the answer.
     return { answer };

@@ -12,8 +12,6 @@ export interface JobExecutor {
   run(request: JobRequest): Promise<JobOutcome>;
   /** Throws QueueFullError when a job with this much input could not even wait for a worker. */
   checkRoom?(inputBytes: number): void;
-  /** Jobs waiting for a free worker (GET /monitor/status); 0 for a runner without a queue. */
-  readonly queued?: number;
   close(): Promise<void> | void;
   /** Where uploads of components are transpiled (once per content), for the runs to find. */
   readonly components: ComponentCache;

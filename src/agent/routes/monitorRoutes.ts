@@ -16,7 +16,7 @@ export async function status(agent: AgentContext, { res }: RequestContext): Prom
     version: agent.version,
     uptime_s: Math.floor((Date.now() - agent.startedAtMs) / 1000),
     storage: { location: store.location, backend: store.backend, damaged: store.damaged },
-    jobs: { ...agent.jobs.counts(), queued: agent.runner.queued ?? 0 },
+    jobs: agent.jobs.counts(),
   };
   sendJson(res, 200, body);
 }
