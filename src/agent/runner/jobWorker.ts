@@ -75,7 +75,7 @@ function run(job: ChannelJob): WasiEnd {
   const stdin = job.stdin ?? message?.stdin;
   const context = job.context ?? message?.context;
   if (!kept || !stdin || !context) return { kind: 'trapped', trap: `internal error: the worker is missing the module or the input of job ${job.moduleId}` };
-  if (isComponent(kept.module)) return components.run(kept.module, { stdin, ...decodeRunContext(context) });
+  if (isComponent(kept.module)) return components.run(kept.module, { stdin, ...decodeRunContext(context), files: message?.files, memoryBytes: setup.memoryBytes });
   const instance = ahead?.moduleId === job.moduleId ? ahead.instance : undefined;
   ahead = undefined;
   const memory = instance || !kept.memory ? undefined : memories.take(job.moduleId, kept.memory);

@@ -86,6 +86,18 @@ export interface Resolved {
   trailingSlash: boolean;
 }
 
+export interface OpenOptions {
+  follow: boolean;
+  create: boolean;
+  exclusive: boolean;
+  directory: boolean;
+  truncate?: boolean;
+  writable?: boolean;
+}
+
+/** A time to set: nanoseconds since the epoch, `now`, or undefined to leave it. */
+export type NewTime = bigint | 'now' | undefined;
+
 /** As Linux: at most 40 symbolic links in one resolution. */
 const MAX_SYMLINKS = 40;
 const MAX_NAME_BYTES = 255;
@@ -226,8 +238,11 @@ export class MemFs {
 
   // ---- operations -------------------------------------------------------------------------------
 
-  /** Opens (and with `create`, makes) a file or directory. `exclusive`: fail if it exists. */
-  open(base: DirNode, path: string, options: { follow: boolean; create: boolean; exclusive: boolean; directory: boolean }): FsNode {
+  /**
+   * Opens (and with `create`, makes) a file or directory. `exclusive`: fail if it exists.
+   * `truncate` empties a file, which needs `writable`; a directory opens neither writable nor truncated.
+   */
+  open(base: DirNode, path: string, options: OpenOptions): FileNode | DirNode {
     const resolved = this.resolve(base, path, options.follow);
     const { parent, name, trailingSlash } = resolved;
     let node = resolved.node;
@@ -243,6 +258,12 @@ export class MemFs {
     }
     if (node.kind === 'symlink') throw new FsError('ELOOP', `${path} is a symbolic link`);
     if ((options.directory || trailingSlash) && node.kind !== 'dir') throw new FsError('ENOTDIR', path);
+    if (node.kind === 'dir') {
+      if (options.truncate || options.writable) throw new FsError('EISDIR', path);
+    } else if (options.truncate) {
+      if (!options.writable) throw new FsError('EINVAL', `${path} cannot be truncated without opening it for writing`);
+      this.truncate(node, 0);
+    }
     return node;
   }
 
@@ -396,6 +417,13 @@ export class MemFs {
     file.borrowed = false;
   }
 
+  /** utimensat: access and modification times (the status change time is the tree's own). */
+  setTimes(node: FsNode, atime: NewTime, mtime: NewTime): void {
+    const now = nowNs();
+    if (atime !== undefined) node.atim = atime === 'now' ? now : atime;
+    if (mtime !== undefined) node.mtim = mtime === 'now' ? now : mtime;
+  }
+
   private release(node: FsNode): void {
     node.nlink--;
     node.ctim = nowNs();
@@ -409,4 +437,33 @@ export class MemFs {
   private touch(dir: DirNode): void {
     dir.mtim = dir.ctim = nowNs();
   }
+}
+
+// ---- what a run sees -------------------------------------------------------------------------------
+
+/** The name of the tree's preopened directory, as the wire contract says (docs/agent-api.md). */
+export const PREOPEN_NAME = '/';
+/** Top-level folders preopened by name besides `/`, at most. */
+const MAX_NAMED_PREOPENS = 16;
+
+/**
+ * A run's tree, from its version's files. Its bytes and the job's own memory (`guestBytes`: the
+ * linear memories it has now) share the job's memory limit: past it, a write fails with ENOSPC.
+ */
+export function jobTree(image: FsImage, memoryLimitBytes: number | undefined, guestBytes: () => number): MemFs {
+  const limit = memoryLimitBytes ?? Number.POSITIVE_INFINITY;
+  return MemFs.fromImage(image, (treeBytes) => treeBytes + guestBytes() <= limit);
+}
+
+/**
+ * The directories a run is given, in order, whatever its ABI: the tree as `/`, then each top-level
+ * folder under its own name (sorted), the same directory as seen through `/`, so that a program
+ * that looks for the directory it was given by name (as with `wasmtime --dir NAME`) finds it.
+ */
+export function preopenedDirectories(fs: MemFs): [string, DirNode][] {
+  const named = [...fs.root.entries]
+    .filter((entry): entry is [string, DirNode] => entry[1].kind === 'dir')
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .slice(0, MAX_NAMED_PREOPENS);
+  return [[PREOPEN_NAME, fs.root], ...named];
 }

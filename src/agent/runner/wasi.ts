@@ -15,7 +15,7 @@ import { WASI_MODULE, type WasmInfo } from '../../wasm/inspect';
 import { GuestMemory, MEMORY_FAULT } from './guestMemory';
 import type { LinkedExtension } from './extensions';
 import { importsWithMemory } from './jobMemory';
-import { type FsImage, MemFs } from './memfs';
+import { type FsImage, jobTree } from './memfs';
 import { Errno, WasiFiles } from './wasiFiles';
 
 /** Where fd 1 or fd 2 goes. Returns how many bytes it took: fewer than given means it is full. */
@@ -209,10 +209,7 @@ export class WasiHost {
     this.args = context.args.map((a) => encoder.encode(a));
     this.env = context.env.map((e) => encoder.encode(e));
     this.startedAt = process.hrtime.bigint();
-    const limit = context.memoryBytes ?? Number.POSITIVE_INFINITY;
-    // The tree's bytes and the guest's linear memory share the job's memory limit.
-    const fs = context.files ? MemFs.fromImage(context.files, (treeBytes) => treeBytes + this.mem.size <= limit) : undefined;
-    this.files.reset(fs);
+    this.files.reset(context.files ? jobTree(context.files, context.memoryBytes, () => this.mem.size) : undefined);
   }
 
   private readStdin(into: Uint8Array): number {

@@ -6,7 +6,7 @@
  * Semantics follow wasmtime's preview1: paths relative to a directory descriptor never leave it,
  * rights are fixed by what a descriptor is (and may only be narrowed), errno values as Linux.
  */
-import { type DirNode, type FileNode, FsError, type FsErrorCode, type FsNode, MemFs, nowNs } from './memfs';
+import { type DirNode, type FileNode, FsError, type FsErrorCode, type FsNode, MemFs, type NewTime, preopenedDirectories } from './memfs';
 import type { GuestMemory } from './guestMemory';
 
 /** WASI errno values used here (see the preview1 witx). */
@@ -128,10 +128,6 @@ const DIRENT_BYTES = 24;
 const FILESTAT_BYTES = 64;
 /** The st_dev of every node of the tree (one device). */
 const TREE_DEVICE = 1n;
-/** The name of the preopened directory, as the issue's wire contract says. */
-export const PREOPEN_NAME = '/';
-/** Top-level folders preopened by name besides `/`, at most. */
-const MAX_NAMED_PREOPENS = 16;
 
 /** What the host gives the stdio descriptors: stdin bytes and the stdout/stderr sinks. */
 export interface Stdio {
@@ -165,7 +161,7 @@ export class WasiFiles {
     private readonly stdio: Stdio,
   ) {}
 
-  /** Fresh descriptors for a run: stdio, and the tree (if any) preopened as `/` at fd 3. */
+  /** Fresh descriptors for a run: stdio, and the tree's directories (if any) preopened from fd 3 on. */
   reset(fs: MemFs | undefined): void {
     this.table = new Map<number, Descriptor>([
       [0, { kind: 'stdin', base: STDIN_RIGHTS, inheriting: 0n }],
@@ -182,15 +178,8 @@ export class WasiFiles {
       base: DIRECTORY_RIGHTS,
       inheriting: DIRECTORY_INHERITING_RIGHTS,
     });
-    this.table.set(3, preopen(fs.root, PREOPEN_NAME));
-    // Each top-level folder is preopened under its own name too (fd 4 on), the same directory as
-    // seen through `/`: a program that looks for the directory it was given by name (as with
-    // `wasmtime --dir NAME`) finds it.
-    let fd = 4;
-    for (const [name, node] of [...fs.root.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      if (node.kind !== 'dir' || fd >= 4 + MAX_NAMED_PREOPENS) continue;
-      this.table.set(fd++, preopen(node, name));
-    }
+    let fd = 3;
+    for (const [name, node] of preopenedDirectories(fs)) this.table.set(fd++, preopen(node, name));
   }
 
   /** Readiness of a descriptor for poll_oneoff: undefined when it is not open. */
@@ -459,7 +448,7 @@ export class WasiFiles {
     const d = this.table.get(fd);
     if (!d) return Errno.Badf;
     if (isStdio(d)) return Errno.Inval;
-    return setTimes(d.node, atim, mtim, flags);
+    return this.setTimes(d.node, atim, mtim, flags);
   }
 
   pathFilestatGet(fd: number, lookup: number, pathPtr: number, pathLength: number, ptr: number): Errno {
@@ -474,8 +463,14 @@ export class WasiFiles {
   pathFilestatSetTimes(fd: number, lookup: number, pathPtr: number, pathLength: number, atim: bigint, mtim: bigint, flags: number): Errno {
     return this.inDirectory(fd, pathPtr, pathLength, (dir, path) => {
       if (!validTimeFlags(flags)) return Errno.Inval;
-      return setTimes(this.fs!.lookup(dir.node, path, (lookup & LOOKUP_SYMLINK_FOLLOW) !== 0), atim, mtim, flags);
+      return this.setTimes(this.fs!.lookup(dir.node, path, (lookup & LOOKUP_SYMLINK_FOLLOW) !== 0), atim, mtim, flags);
     });
+  }
+
+  private setTimes(node: FsNode, atim: bigint, mtim: bigint, flags: number): Errno {
+    if (!validTimeFlags(flags)) return Errno.Inval;
+    this.fs!.setTimes(node, newTime(flags, FSTFLAGS_ATIM, FSTFLAGS_ATIM_NOW, atim), newTime(flags, FSTFLAGS_MTIM, FSTFLAGS_MTIM_NOW, mtim));
+    return Errno.Success;
   }
 
   private writeFilestat(ptr: number, node: FsNode): void {
@@ -535,29 +530,24 @@ export class WasiFiles {
     return this.inDirectory(fd, pathPtr, pathLength, (dir, path) => {
       const directory = (oflags & OFLAGS_DIRECTORY) !== 0;
       const create = (oflags & OFLAGS_CREAT) !== 0;
+      const writable = (base & (R.fdWrite | R.fdDatasync | R.fdAllocate | R.fdFilestatSetSize)) !== 0n;
       const node = this.fs!.open(dir.node, path, {
         follow: (lookup & LOOKUP_SYMLINK_FOLLOW) !== 0,
         create,
         exclusive: (oflags & OFLAGS_EXCL) !== 0,
         directory,
+        truncate: (oflags & OFLAGS_TRUNC) !== 0,
+        writable,
       });
       let opened: Descriptor;
       if (node.kind === 'dir') {
-        if ((oflags & OFLAGS_TRUNC) !== 0 || (base & R.fdWrite) !== 0n) return Errno.Isdir;
         opened = { kind: 'dir', node, flags: fdflags, base: DIRECTORY_RIGHTS, inheriting: DIRECTORY_INHERITING_RIGHTS };
-      } else if (node.kind === 'file') {
-        const writable = (base & (R.fdWrite | R.fdDatasync | R.fdAllocate | R.fdFilestatSetSize)) !== 0n;
+      } else {
         const readable = (base & (R.fdRead | R.fdReaddir)) !== 0n || !writable;
-        if ((oflags & OFLAGS_TRUNC) !== 0) {
-          if (!writable) return Errno.Inval;
-          this.fs!.truncate(node, 0);
-        }
         let rights = FILE_RIGHTS;
         if (!readable) rights &= ~R.fdRead;
         if (!writable) rights &= ~(R.fdWrite | R.fdDatasync | R.fdAllocate | R.fdFilestatSetSize);
         opened = { kind: 'file', node, position: 0, flags: fdflags, base: rights, inheriting: 0n };
-      } else {
-        return Errno.Loop;
       }
       this.mem.refresh();
       this.mem.check(resultPtr, 4);
@@ -645,12 +635,6 @@ function validTimeFlags(flags: number): boolean {
   return !((flags & FSTFLAGS_MTIM) !== 0 && (flags & FSTFLAGS_MTIM_NOW) !== 0);
 }
 
-function setTimes(node: FsNode, atim: bigint, mtim: bigint, flags: number): Errno {
-  if (!validTimeFlags(flags)) return Errno.Inval;
-  const now = nowNs();
-  if ((flags & FSTFLAGS_ATIM) !== 0) node.atim = atim;
-  if ((flags & FSTFLAGS_ATIM_NOW) !== 0) node.atim = now;
-  if ((flags & FSTFLAGS_MTIM) !== 0) node.mtim = mtim;
-  if ((flags & FSTFLAGS_MTIM_NOW) !== 0) node.mtim = now;
-  return Errno.Success;
+function newTime(flags: number, given: number, now: number, time: bigint): NewTime {
+  return (flags & given) !== 0 ? time : (flags & now) !== 0 ? 'now' : undefined;
 }

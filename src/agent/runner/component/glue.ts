@@ -7,7 +7,12 @@
  */
 
 export type CoreModuleGetter = (name: string) => WebAssembly.Module;
-export type Instantiate = (getCoreModule: CoreModuleGetter, imports: Record<string, Record<string, unknown>>) => Record<string, unknown>;
+export type InstantiateCore = (module: WebAssembly.Module, imports?: WebAssembly.Imports) => WebAssembly.Instance;
+export type Instantiate = (
+  getCoreModule: CoreModuleGetter,
+  imports: Record<string, Record<string, unknown>>,
+  instantiateCore?: InstantiateCore,
+) => Record<string, unknown>;
 
 const INSTANTIATE_EXPORT = /^export function instantiate\(/m;
 const UTIL_EXPORT = /^export const _util = /m;

@@ -11,8 +11,10 @@
  * never turned into one, so the exit and output-limit signals below unwind the whole run.
  */
 import { randomFillSync } from 'node:crypto';
+import type { FsImage } from '../memfs';
 import type { OutputSink, WasiEnd } from '../wasi';
-import { ComponentFilesystem, type FileTree } from './filesystem';
+import { ComponentFilesystem } from './filesystem';
+import { clampLength, InputStream, IoError, OutputStream, poll, Pollable, type ByteTarget } from './io';
 
 /** What one run gets. */
 export interface ComponentRunContext {
@@ -21,7 +23,10 @@ export interface ComponentRunContext {
   args: readonly string[];
   /** `KEY=VALUE` entries: exactly the run's environment, nothing of the agent's. */
   env: readonly string[];
-  files?: FileTree;
+  /** The version's files, the job's tree for this run (see filesystem.ts). */
+  files?: FsImage;
+  /** The job's memory limit, which its tree's bytes count against. */
+  memoryBytes?: number;
 }
 
 /** wasi:cli/exit called: unwinds the guest. An Error, so the glue never takes it for an err payload. */
@@ -33,120 +38,7 @@ export class ComponentExit extends Error {
 /** A write past the output limit: the job is stopped there. */
 class OutputLimitReached extends Error {}
 
-/** Bytes a stream accepts per write; what libc and the preview1 adapter use as a buffer size. */
-const WRITE_PERMIT = 1n << 20n;
 const EMPTY = new Uint8Array(0);
-const CLOSED = { tag: 'closed' } as const;
-
-/** Sleeps block the thread: in a worker that is what a sleeping job should do (terminate() still ends it). */
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
-function sleepUntil(deadlineNs: bigint): void {
-  const waitNs = deadlineNs - process.hrtime.bigint();
-  if (waitNs > 0n) Atomics.wait(sleepCell, 0, 0, Number(waitNs) / 1e6);
-}
-
-// ---- wasi:io ------------------------------------------------------------------------------------
-
-export class IoError {
-  constructor(private readonly message: string) {}
-  toDebugString(): string {
-    return this.message;
-  }
-}
-
-/** Ready at once (streams in memory never wait), or at a monotonic deadline (clocks). */
-export class Pollable {
-  constructor(readonly deadlineNs?: bigint) {}
-  ready(): boolean {
-    return this.deadlineNs === undefined || process.hrtime.bigint() >= this.deadlineNs;
-  }
-  block(): void {
-    if (this.deadlineNs !== undefined) sleepUntil(this.deadlineNs);
-  }
-}
-
-function poll(pollables: Pollable[]): Uint32Array {
-  if (pollables.length === 0) throw new Error('wasi:io/poll.poll called with an empty list');
-  let ready = readyIndices(pollables);
-  if (ready.length === 0) {
-    const earliest = pollables.reduce((min, p) => (p.deadlineNs! < min ? p.deadlineNs! : min), pollables[0]!.deadlineNs!);
-    sleepUntil(earliest);
-    ready = readyIndices(pollables);
-  }
-  return Uint32Array.from(ready);
-}
-
-function readyIndices(pollables: Pollable[]): number[] {
-  const ready: number[] = [];
-  pollables.forEach((p, i) => p.ready() && ready.push(i));
-  return ready;
-}
-
-interface ByteSource {
-  read(max: number): Uint8Array | undefined;
-}
-
-export class InputStream {
-  constructor(private readonly source: ByteSource) {}
-  read(len: bigint): Uint8Array {
-    const chunk = this.source.read(clampLength(len));
-    if (!chunk) throw CLOSED;
-    return chunk;
-  }
-  blockingRead(len: bigint): Uint8Array {
-    return this.read(len);
-  }
-  skip(len: bigint): bigint {
-    return BigInt(this.read(len).length);
-  }
-  blockingSkip(len: bigint): bigint {
-    return this.skip(len);
-  }
-  subscribe(): Pollable {
-    return new Pollable();
-  }
-}
-
-interface ByteTarget {
-  write(chunk: Uint8Array): void;
-}
-
-export class OutputStream {
-  constructor(private readonly target: ByteTarget) {}
-  checkWrite(): bigint {
-    return WRITE_PERMIT;
-  }
-  write(contents: Uint8Array): void {
-    this.target.write(contents);
-  }
-  blockingWriteAndFlush(contents: Uint8Array): void {
-    this.target.write(contents);
-  }
-  flush(): void {}
-  blockingFlush(): void {}
-  subscribe(): Pollable {
-    return new Pollable();
-  }
-  writeZeroes(len: bigint): void {
-    this.target.write(new Uint8Array(clampLength(len)));
-  }
-  blockingWriteZeroesAndFlush(len: bigint): void {
-    this.writeZeroes(len);
-  }
-  splice(source: InputStream, len: bigint): bigint {
-    const chunk = source.read(len);
-    this.target.write(chunk);
-    return BigInt(chunk.length);
-  }
-  blockingSplice(source: InputStream, len: bigint): bigint {
-    return this.splice(source, len);
-  }
-}
-
-/** Lengths asked by the guest as u64; nothing in memory is ever longer than 2^31. */
-function clampLength(len: bigint): number {
-  return Number(len > 0x7fff_ffffn ? 0x7fff_ffffn : len);
-}
 
 /** Terminals exist as types only: a job never has one (get-terminal-* answer none). */
 class TerminalInput {}
@@ -176,11 +68,15 @@ export class ComponentHost {
     this.imports = this.interfaces();
   }
 
-  /** Resets per-run state; call before instantiating the component for the run. */
-  beginRun(context: ComponentRunContext): void {
+  /**
+   * Resets per-run state; call before instantiating the component for the run. `guestBytes`: the
+   * bytes of the job's memories now, which its files share the memory limit with.
+   */
+  beginRun(context: ComponentRunContext, guestBytes: () => number = () => 0): void {
     this.context = context;
     this.stdinOffset = 0;
-    this.filesystem = new ComponentFilesystem(context.files);
+    const { files, memoryBytes } = context;
+    this.filesystem = new ComponentFilesystem(files && { image: files, memoryLimitBytes: memoryBytes, guestBytes });
   }
 
   /** Drops the run's references (its input, files) once it ended. */

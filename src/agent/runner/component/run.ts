@@ -17,9 +17,16 @@ export class ComponentRunner {
   }
 
   run(component: ComponentExecutable, context: ComponentRunContext): WasiEnd {
-    this.host.beginRun(context);
+    // The memories of the run's core instances: its files share the memory limit with them.
+    const memories = new Set<WebAssembly.Memory>();
+    const instantiateCore = (module: WebAssembly.Module, imports?: WebAssembly.Imports): WebAssembly.Instance => {
+      const instance = new WebAssembly.Instance(module, imports);
+      for (const value of Object.values(instance.exports)) if (value instanceof WebAssembly.Memory) memories.add(value);
+      return instance;
+    };
+    this.host.beginRun(context, () => [...memories].reduce((sum, memory) => sum + memory.buffer.byteLength, 0));
     try {
-      const exports = this.instantiatorOf(component)((name) => coreModule(component, name), this.host.imports);
+      const exports = this.instantiatorOf(component)((name) => coreModule(component, name), this.host.imports, instantiateCore);
       runExportOf(exports).run();
       return { kind: 'exited', exitCode: 0, outputLimited: false };
     } catch (error) {
