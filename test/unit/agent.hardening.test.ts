@@ -3,10 +3,15 @@
  * agent running jobs.
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs/promises';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import * as path from 'node:path';
+
+import { contentFile, sriOf } from '../../src/agent/storage';
 
 import { type HttpAnswer, manifestText, request, startTestAgent, storeJob, waitFor, type TestAgent } from '../helpers/agent';
+import { paddedModule } from '../helpers/ext4';
 import { buildWat } from '../helpers/wat';
 
 const runPath = (name: string): string => `/v1/jobs/test.serval.${name}/run`;
@@ -268,5 +273,83 @@ describe('agent HTTP: wrong tokens', function () {
     } finally {
       await agent.stop();
     }
+  });
+});
+
+describe('agent HTTP: streamed uploads that fail', function () {
+  this.timeout(60_000);
+  const MiB = 1024 * 1024;
+  let agent: TestAgent;
+  let hello: Uint8Array;
+  before(async () => {
+    hello = await buildWat('hello');
+    agent = await startTestAgent({ maxBodyBytes: 32 * MiB });
+    await storeJob(agent, 'stream', '1', hello);
+    assert.equal((await request(agent.url, 'POST', MANIFESTS, { body: manifestText('stream', '2') })).status, 201);
+  });
+  after(async () => {
+    await agent.stop();
+  });
+
+  const executablePath = (version: string): string => `${MANIFESTS}/test.serval.stream/executable/${version}`;
+  const staged = (): Promise<string[]> => fs.readdir(path.join(agent.storageDir, 'tmp')).catch(() => []);
+  const versions = async (): Promise<string[]> =>
+    (JSON.parse((await request(agent.url, 'GET', `${MANIFESTS}/test.serval.stream/executables`)).text) as Array<{ version: string }>).map((e) => e.version);
+
+  /** Nothing of a failed upload anywhere a user could find it: not listed, not staged, not in the content store. */
+  async function assertNothingOf(body: Uint8Array): Promise<void> {
+    await waitFor('the staged upload to be removed', async () => (await staged()).length === 0);
+    assert.deepEqual(await versions(), ['1']);
+    assert.equal((await request(agent.url, 'GET', executablePath('2'))).status, 404);
+    await assert.rejects(fs.stat(contentFile(agent.storageDir, sriOf(body))), { code: 'ENOENT' });
+    // The default version still runs.
+    const run = await request(agent.url, 'POST', runPath('stream'), { body: '' });
+    assert.equal(run.status, 200);
+  }
+
+  it('a client gone mid-body leaves nothing stored, listed or staged, and the next upload is taken', async () => {
+    const body = paddedModule(hello, 24 * MiB, 0x41);
+    const { port } = new URL(agent.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(`PUT ${executablePath('2')} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${body.byteLength}\r\n\r\n`);
+    socket.write(body.subarray(0, 8 * MiB));
+    // The store is taking it in as it arrives: cut it off then.
+    await waitFor('the upload to be staged', async () => (await staged()).length === 1);
+    socket.destroy();
+    await assertNothingOf(body);
+
+    const again = await request(agent.url, 'PUT', executablePath('2'), { body });
+    assert.equal(again.status, 201, again.text);
+    assert.equal(again.text.trim(), sriOf(body));
+    assert.deepEqual(await versions(), ['2', '1']);
+    assert.equal((await request(agent.url, 'DELETE', executablePath('2'))).status, 204);
+  });
+
+  it('a large upload that is not a valid module is refused with 400 and leaves nothing', async () => {
+    // A debug build's custom sections, then a code section that is garbage.
+    const broken = Buffer.concat([paddedModule(hello, 20 * MiB, 0x42), Buffer.from([10, 3, 1, 0xff, 0xff])]);
+    // A custom section that claims more bytes than the file has.
+    const truncated = paddedModule(hello, 20 * MiB, 0x43).subarray(0, 19 * MiB);
+    for (const body of [broken, truncated]) {
+      const answer = await request(agent.url, 'PUT', executablePath('2'), { body });
+      assert.equal(answer.status, 400);
+      assert.match(answer.text, /not a valid WebAssembly module/);
+      await assertNothingOf(body);
+    }
+  });
+
+  it('a chunked upload that grows past --max-body-bytes is answered 413 as it streams and leaves nothing', async () => {
+    const body = paddedModule(hello, 40 * MiB, 0x44);
+    const status = await new Promise<number | string>((resolve) => {
+      const req = http.request(new URL(executablePath('2'), agent.url), { method: 'PUT', agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      req.end(body);
+    });
+    assert.equal(status, 413);
+    await assertNothingOf(body);
   });
 });

@@ -18,6 +18,7 @@ describeJobStore('local (cacache folder)', async () => {
       await fs.chmod(file, 0o644);
       await fs.writeFile(file, bytes);
     },
+    leftovers: () => fs.readdir(path.join(dir, 'tmp')).catch(() => []),
     cleanup: () => fs.rm(dir, { recursive: true, force: true }),
   };
 });

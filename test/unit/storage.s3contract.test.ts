@@ -29,6 +29,7 @@ describeWithS3('S3 backend', (getStore) => {
         bytes[0] ^= 0xff;
         await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes }));
       },
+      leftovers: () => fs.readdir(path.join(cacheDir, 'uploads')).catch(() => []),
       cleanup: async () => {
         const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
         const objects = (listed.Contents ?? []).map((object) => ({ Key: object.Key! }));

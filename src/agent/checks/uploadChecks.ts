@@ -34,16 +34,17 @@ export class UploadChecks {
   }
 
   manifest(bytes: Uint8Array): Promise<ManifestVerdict> {
-    return this.check('manifest', bytes) as Promise<ManifestVerdict>;
+    return this.check({ id: this.nextId++, kind: 'manifest', bytes }) as Promise<ManifestVerdict>;
   }
 
-  wasm(bytes: Uint8Array): Promise<WasmVerdict> {
-    return this.check('wasm', bytes) as Promise<WasmVerdict>;
+  /** A module in a file (an upload the store staged): the check worker reads and validates it. */
+  wasmFile(file: string): Promise<WasmVerdict> {
+    return this.check({ id: this.nextId++, kind: 'wasm-file', file }) as Promise<WasmVerdict>;
   }
 
   /** A stored manifest's run defaults (args, env, extensions), parsed off the main thread too. */
   runDefaults(bytes: Uint8Array): Promise<RunDefaultsVerdict> {
-    return this.check('run-defaults', bytes) as Promise<RunDefaultsVerdict>;
+    return this.check({ id: this.nextId++, kind: 'run-defaults', bytes }) as Promise<RunDefaultsVerdict>;
   }
 
   async close(): Promise<void> {
@@ -52,14 +53,13 @@ export class UploadChecks {
     await worker?.terminate();
   }
 
-  private check(kind: CheckRequest['kind'], bytes: Uint8Array): Promise<CheckVerdict> {
-    const request: CheckRequest = { id: this.nextId++, kind, bytes };
+  private check(request: CheckRequest): Promise<CheckVerdict> {
     if (this.inPlace) return Promise.resolve(verdictOf(request));
     const worker = this.started();
     return new Promise((resolve) => {
-      this.pending.set(request.id, { kind, resolve });
+      this.pending.set(request.id, { kind: request.kind, resolve });
       worker.ref();
-      // A copy goes over (the store may still need the caller's bytes), none for shared memory.
+      // Bytes are copied over (the caller may still need them); a staged upload goes as its file's path.
       worker.postMessage(request);
     });
   }

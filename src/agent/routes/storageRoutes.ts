@@ -1,23 +1,15 @@
 /** The /v1/storage/manifests routes: store, list, read and delete manifests and executables. */
+import { open, readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 
 import { HEADERS, PATHS, type ExecutableInfo } from '../../api/contract';
+import { WASM_HEADER_BYTES } from '../../wasm/layer';
 import { jobKindOf } from '../runner/jobKind';
-import { readBody } from '../http/body';
+import { readBody, refuseDeclaredOverLimit, streamBody } from '../http/body';
 import { HttpError, OCTETS, TOML, sendBytes, sendEmpty, sendJson, sendText } from '../http/respond';
 import type { RequestContext } from '../http/router';
+import type { StagedUpload } from '../storage';
 import type { AgentContext } from './context';
-
-/**
- * The store hashes and writes what it is given piece by piece: one 60 MB piece would hold the
- * event loop for its whole hash; 1 MiB slices let pings and other requests in between.
- */
-async function* inSlices(bytes: Uint8Array, size = 1024 * 1024): AsyncGenerator<Uint8Array> {
-  for (let offset = 0; offset < bytes.byteLength; offset += size) yield bytes.subarray(offset, offset + size);
-}
-
-/** Uploads from this size on are read into shared memory. */
-const SHARED_UPLOAD_BYTES = 1024 * 1024;
 
 export async function listManifests(agent: AgentContext, { res }: RequestContext): Promise<void> {
   sendJson(res, 200, await agent.storage.names());
@@ -72,15 +64,13 @@ export async function putExecutable(agent: AgentContext, { req, res, name, versi
   // Refused before the upload is read: no manifest, no point in receiving megabytes.
   await requireManifest(agent, name);
   const expectedIntegrity = announcedIntegrity(req.headers[HEADERS.integrity]);
-  // Held in memory (within the body limit): WebAssembly.validate needs the whole module. The
-  // store hashes it (once) while writing it, checks the announced integrity, then lets it pass
-  // only once it validated; a component is also checked against what the agent hosts, and
-  // transpiled, once, before it is acknowledged.
-  // Shared memory: the check worker validates it in place, without a copy on this thread.
-  const bytes = await readBody(req, agent.maxBodyBytes, 'executable', { sharedFrom: SHARED_UPLOAD_BYTES });
-  const stored = await agent.storage.putExecutable(name, target, inSlices(bytes), {
+  refuseDeclaredOverLimit(req, agent.maxBodyBytes, 'executable');
+  // Streamed into the store as it arrives, hashed once on the way (no copy of it held here);
+  // checked from the store's staged file once complete, while the store makes it durable. The
+  // 201 waits for both; a refusal or a client gone mid-body leaves nothing stored or listed.
+  const stored = await agent.storage.putExecutable(name, target, streamBody(req, agent.maxBodyBytes, 'executable'), {
     expectedIntegrity,
-    beforeCommit: (blob) => checkExecutable(agent, bytes, blob.integrity),
+    beforeCommit: (upload) => checkExecutable(agent, upload),
   });
   if (!stored) throw noManifest(name);
   agent.log('info', 'executable stored', { name, version: target, integrity: stored.integrity, size: stored.size });
@@ -161,14 +151,30 @@ function announcedIntegrity(announced: string | string[] | undefined): string | 
 }
 
 /**
- * Checked by its job kind: a module is validated in the check worker (a 60 MB module must not hold
- * up the event loop); a component is checked against what the agent hosts, then transpiled.
+ * Checked by its job kind, from the staged file: a module is validated by the check worker, which
+ * reads the file itself (a 60 MB module neither crosses threads nor holds up the event loop); a
+ * component is read here, checked against what the agent hosts, then transpiled.
  */
-async function checkExecutable(agent: AgentContext, bytes: Uint8Array, integrity: string): Promise<void> {
-  const problems = await jobKindOf(bytes).uploadProblems(bytes, {
-    key: integrity,
-    components: agent.runner.components,
-    validateModule: (module) => agent.checks.wasm(module),
-  });
+async function checkExecutable(agent: AgentContext, upload: StagedUpload): Promise<void> {
+  const header = await readHeader(upload.file);
+  let problems: string[];
+  if (jobKindOf(header).name === 'module') {
+    const verdict = await agent.checks.wasmFile(upload.file);
+    problems = verdict.ok ? [] : [verdict.message];
+  } else {
+    const bytes = await readFile(upload.file);
+    problems = await jobKindOf(bytes).uploadProblems(bytes, { key: upload.integrity, components: agent.runner.components });
+  }
   if (problems.length > 0) throw new HttpError(400, problems.join(' '));
+}
+
+/** The first bytes of a file: enough to tell a module from a component (src/wasm/layer.ts). */
+async function readHeader(file: string): Promise<Uint8Array> {
+  const handle = await open(file, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(WASM_HEADER_BYTES), 0, WASM_HEADER_BYTES, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }

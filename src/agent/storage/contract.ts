@@ -66,18 +66,42 @@ export interface StoreStatus {
   damaged: DamageReport[];
 }
 
-/** The bytes of an upload: a Buffer, or chunks as they arrive (a request is an AsyncIterable). */
+/**
+ * The bytes of an upload: a Buffer, or chunks as they arrive (a request body, streamed: the store
+ * reads it no faster than it can write it). A body that throws (the client went away, the body
+ * went over its limit) stores nothing and leaves nothing behind; its error propagates.
+ */
 export type UploadBody = Uint8Array | AsyncIterable<Uint8Array>;
+
+/** An upload every byte of which has arrived and been hashed, not yet stored or listed. */
+export interface StagedUpload extends BlobInfo {
+  /**
+   * A local file holding exactly those bytes, readable until beforeCommit settles: a check reads
+   * them from here (a module is validated by the check worker from this file), so no thread has
+   * to hold an upload whole while it streams in.
+   */
+  file: string;
+}
 
 export interface PutOptions {
   /** When given, the upload is refused (IntegrityMismatchError, nothing stored) unless it hashes to this. */
   expectedIntegrity?: string;
   /**
-   * Runs once every byte is written and hashed, before the blob becomes visible; throwing refuses
+   * Runs once every byte is written and hashed (after the announced integrity matched), before the
+   * blob becomes visible, possibly while the store is still making it durable; throwing refuses
    * the upload (nothing is stored, the error propagates). Routes validate a module here, so the
-   * upload is hashed once, by the store, while it streams in.
+   * upload is hashed once, by the store, while it streams in, and the acknowledgement waits for
+   * both the store and the checks.
    */
-  beforeCommit?: (blob: BlobInfo) => void | Promise<void>;
+  beforeCommit?: (upload: StagedUpload) => void | Promise<void>;
+}
+
+/** The checks every backend runs on a staged upload before it may be stored (see PutOptions). */
+export async function checkUpload(upload: StagedUpload, options: PutOptions): Promise<void> {
+  if (options.expectedIntegrity !== undefined && options.expectedIntegrity !== upload.integrity) {
+    throw new IntegrityMismatchError(options.expectedIntegrity, upload.integrity);
+  }
+  await options.beforeCommit?.(upload);
 }
 
 export interface JobStore {

@@ -12,6 +12,10 @@ import { StorageError } from './contract';
 const ALGORITHM = 'sha256';
 /** Unit of the hash/write overlap of an upload. */
 const SLICE_BYTES = 1024 * 1024;
+/** A durable upload is flushed to disk this often while it streams in. */
+const SYNC_AHEAD_BYTES = 8 * 1024 * 1024;
+/** Buffers of one writev at most (the system's IOV_MAX is 1024). */
+const MAX_BATCH_BUFFERS = 1024;
 
 /** `sha256-<base64>` of `bytes`, the form cacache and the API use. */
 export function sriOf(bytes: Uint8Array): string {
@@ -51,44 +55,142 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
+export interface WriteHashedOptions {
+  /** fsync before resolving: a store's content must survive a crash; a spool for an upload need not. */
+  durable: boolean;
+  /**
+   * Runs once every byte is written and hashed, while the bytes go to disk (the file is complete
+   * and readable); throwing refuses the upload: the file is removed and the error propagates.
+   */
+  whileSyncing?: (blob: BlobInfo) => void | Promise<void>;
+}
+
 /**
  * Writes `body` to `file` (created, must not exist), hashing it on the way: one pass, the bytes are
- * never held whole. fsync'd before it resolves; on any failure the file is removed.
+ * never held whole, the body is read no faster than the disk takes it. On any failure (of the
+ * body, the disk or the check) the file is removed.
  */
-export async function writeHashed(file: string, body: UploadBody): Promise<BlobInfo> {
-  const hash = createHash(ALGORITHM);
-  let size = 0;
+export async function writeHashed(file: string, body: UploadBody, options: WriteHashedOptions): Promise<BlobInfo> {
   const handle = await fs.open(file, 'wx', 0o644);
-  // The disk writes one slice while the next is hashed: hashing and writing overlap.
-  let writing: Promise<void> = Promise.resolve();
+  const writer = new HashedWriter(handle, options.durable);
   try {
-    for await (const chunk of body instanceof Uint8Array ? [body] : body) {
-      for (let offset = 0; offset < chunk.byteLength; offset += SLICE_BYTES) {
-        const slice = chunk.subarray(offset, offset + SLICE_BYTES);
-        hash.update(slice);
-        size += slice.byteLength;
-        await writing;
-        writing = writeAll(handle, slice);
-      }
-    }
-    await writing;
-    await handle.sync();
+    for await (const chunk of body instanceof Uint8Array ? [body] : body) await writer.add(chunk);
+    const blob = await writer.finish();
+    // The check (a module validated from this file by the check worker) and the fsync overlap.
+    const [synced, checked] = await Promise.allSettled([options.durable ? writer.sync() : undefined, options.whileSyncing?.(blob)]);
+    if (synced.status === 'rejected') throw synced.reason;
+    if (checked.status === 'rejected') throw checked.reason;
+    await handle.close();
+    return blob;
   } catch (error) {
-    await writing.catch(() => undefined);
+    await writer.settle();
     await handle.close().catch(() => undefined);
     await fs.rm(file, { force: true }).catch(() => undefined);
     throw error;
   }
-  await handle.close();
-  return { integrity: `${ALGORITHM}-${hash.digest('base64')}`, size };
 }
 
-async function writeAll(handle: fs.FileHandle, chunk: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.byteLength) {
-    const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
-    offset += bytesWritten;
+/**
+ * Hashes each chunk as it comes and writes them in batches (one writev per SLICE_BYTES, no copy),
+ * one batch in flight while the next is gathered and hashed. A durable file is also flushed every
+ * SYNC_AHEAD_BYTES while it streams in, so that the fsync at the end finds little left to write.
+ */
+class HashedWriter {
+  private readonly hash = createHash(ALGORITHM);
+  private size = 0;
+  private batch: Uint8Array[] = [];
+  private batchBytes = 0;
+  private writing: Promise<void> = Promise.resolve();
+  private written = 0;
+  private syncedAt = 0;
+  private syncingAhead: Promise<void> | undefined;
+  /** An early fsync's failure: a later fsync of the same file may no longer report it. */
+  private syncError: unknown;
+
+  constructor(
+    private readonly handle: fs.FileHandle,
+    private readonly durable: boolean,
+  ) {}
+
+  async add(chunk: Uint8Array): Promise<void> {
+    for (let offset = 0; offset < chunk.byteLength; offset += SLICE_BYTES) {
+      const slice = chunk.subarray(offset, offset + SLICE_BYTES);
+      this.hash.update(slice);
+      this.size += slice.byteLength;
+      this.batch.push(slice);
+      this.batchBytes += slice.byteLength;
+      if (this.batchBytes >= SLICE_BYTES || this.batch.length >= MAX_BATCH_BUFFERS) await this.flush();
+    }
   }
+
+  async finish(): Promise<BlobInfo> {
+    await this.flush();
+    await this.writing;
+    return { integrity: `${ALGORITHM}-${this.hash.digest('base64')}`, size: this.size };
+  }
+
+  async sync(): Promise<void> {
+    await this.syncingAhead;
+    if (this.syncError !== undefined) throw this.syncError;
+    await this.handle.sync();
+  }
+
+  /** Waits for what is in flight, ignoring its failure (the caller is already failing). */
+  async settle(): Promise<void> {
+    await this.writing.catch(() => undefined);
+    await this.syncingAhead;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.batch.length === 0) return;
+    const batch = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    await this.writing;
+    this.writing = writeAll(this.handle, batch).then((bytes) => {
+      this.written += bytes;
+      this.syncAhead();
+    });
+  }
+
+  private syncAhead(): void {
+    if (!this.durable || this.syncingAhead || this.written - this.syncedAt < SYNC_AHEAD_BYTES) return;
+    this.syncedAt = this.written;
+    this.syncingAhead = this.handle
+      .datasync()
+      .catch((error: unknown) => {
+        this.syncError ??= error;
+      })
+      .finally(() => {
+        this.syncingAhead = undefined;
+      });
+  }
+}
+
+async function writeAll(handle: fs.FileHandle, buffers: Uint8Array[]): Promise<number> {
+  let total = 0;
+  let pending = buffers;
+  while (pending.length > 0) {
+    const { bytesWritten } = await handle.writev(pending);
+    total += bytesWritten;
+    pending = remainingAfter(pending, bytesWritten);
+  }
+  return total;
+}
+
+/** What a short write left of `buffers`. */
+function remainingAfter(buffers: Uint8Array[], bytesWritten: number): Uint8Array[] {
+  let skip = bytesWritten;
+  const rest: Uint8Array[] = [];
+  for (const buffer of buffers) {
+    if (skip >= buffer.byteLength) {
+      skip -= buffer.byteLength;
+      continue;
+    }
+    rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
+    skip = 0;
+  }
+  return rest;
 }
 
 /** Writes `text` to `file` atomically (a temp file renamed over it), fsync'd, with `mode`. */

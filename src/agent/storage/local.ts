@@ -28,6 +28,7 @@ import {
   IntegrityError,
   IntegrityMismatchError,
   StorageError,
+  checkUpload,
   type BlobInfo,
   type BlobKind,
   type JobStore,
@@ -265,29 +266,20 @@ export class LocalJobStore implements JobStore {
   }
 
   /**
-   * The upload hashed while written to tmp, fsync'd, then checked (announced integrity,
-   * beforeCommit). Its temp file is removed when a check fails.
+   * The upload hashed while written to tmp, then checked (announced integrity, beforeCommit) while
+   * it is fsync'd. Its temp file is removed when anything fails.
    */
   private async stage(body: UploadBody, options: PutOptions, doing: string): Promise<BlobInfo & { temp: string }> {
     const tmpDir = path.join(this.location, 'tmp');
     const temp = path.join(tmpDir, randomUUID());
-    let blob: BlobInfo;
     try {
       await makeDirs(tmpDir);
-      blob = await writeHashed(temp, body);
+      const whileSyncing = (written: BlobInfo): Promise<void> => checkUpload({ ...written, file: temp }, options);
+      const blob = await writeHashed(temp, body, { durable: true, whileSyncing });
+      return { ...blob, temp };
     } catch (error) {
       throw this.writeFailure(error, doing);
     }
-    try {
-      if (options.expectedIntegrity !== undefined && options.expectedIntegrity !== blob.integrity) {
-        throw new IntegrityMismatchError(options.expectedIntegrity, blob.integrity);
-      }
-      await options.beforeCommit?.(blob);
-    } catch (error) {
-      await fs.rm(temp, { force: true }).catch(() => undefined);
-      throw error;
-    }
-    return { ...blob, temp };
   }
 
   /**

@@ -5,6 +5,7 @@
  * way its medium can be damaged (a flipped byte on disk, an object overwritten in the bucket).
  */
 import * as assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 
 import {
   ContentGoneError,
@@ -20,6 +21,8 @@ export interface StoreHarness {
   open(): Promise<JobStore>;
   /** Damages the stored bytes behind `integrity` (one byte changed, same size). */
   damage(integrity: string): Promise<void>;
+  /** Files of uploads the store holds outside its catalog right now (its staging folder): none between puts. */
+  leftovers(): Promise<string[]>;
   /** Removes everything the harness made. */
   cleanup(): Promise<void>;
 }
@@ -153,20 +156,74 @@ export function describeJobStore(backend: string, makeHarness: () => Promise<Sto
     it('stores nothing when beforeCommit refuses the upload, and the default stays', async () => {
       await publish(NAME, '1', wasm);
       await store.putManifest(NAME, '2', Buffer.from('# 2'));
-      let seen: unknown;
+      let seen: { integrity: string; size: number } | undefined;
+      let staged: Buffer | undefined;
       const refusal = new Error('not a module');
       await assert.rejects(
-        store.putExecutable(NAME, '2', other, {
-          beforeCommit: (blob) => {
+        store.putExecutable(NAME, '2', chunksOf(other, 100), {
+          beforeCommit: async ({ file, ...blob }) => {
             seen = blob;
+            // Checks read the upload from the staged file: every byte is there.
+            staged = await readFile(file);
             throw refusal;
           },
         }),
         (error) => error === refusal,
       );
       assert.deepEqual(seen, { integrity: sriOf(other), size: other.byteLength });
+      assert.deepEqual(staged, Buffer.from(other));
       assert.equal(await store.executable(NAME, '2'), undefined);
       assert.equal(await store.defaultVersion(NAME), '1');
+      assert.deepEqual(await harness.leftovers(), [], 'nothing of the refused upload is kept');
+      await restart();
+      assert.equal(await store.executable(NAME, '2'), undefined, 'nor after a restart');
+    });
+
+    it('stores a large upload streamed in socket-sized chunks byte for byte, checked before it is listed', async () => {
+      await publish(NAME, '1', wasm);
+      await store.putManifest(NAME, '2', Buffer.from('# 2'));
+      // Past the store's batches and its flushes ahead (durable.ts): a debug build's size class.
+      const big = Buffer.concat([Buffer.from(other), Buffer.alloc(12 * 1024 * 1024 + 12_345, 0x5a)]);
+      let listedDuringCheck: unknown = 'not checked';
+      const stored = await store.putExecutable(NAME, '2', chunksOf(big, 64 * 1024), {
+        expectedIntegrity: sriOf(big),
+        beforeCommit: async () => {
+          listedDuringCheck = await store.executable(NAME, '2');
+        },
+      });
+      assert.equal(listedDuringCheck, undefined, 'a version is not listed before its checks passed');
+      assert.deepEqual({ integrity: stored?.integrity, size: stored?.size }, { integrity: sriOf(big), size: big.byteLength });
+      assert.ok(stored);
+      assert.ok((await store.readExecutable(NAME, stored)).equals(big));
+      assert.equal(await store.defaultVersion(NAME), '2');
+      assert.deepEqual(await harness.leftovers(), []);
+      await restart();
+      const again = await store.executable(NAME, '2');
+      assert.ok(again);
+      assert.ok((await store.readExecutable(NAME, again)).equals(big));
+    });
+
+    it('an upload whose body fails midway (client gone) stores nothing and leaves nothing behind', async () => {
+      await publish(NAME, '1', wasm);
+      await store.putManifest(NAME, '2', Buffer.from('# 2'));
+      const gone = new Error('the client went away');
+      async function* cutOff(): AsyncGenerator<Uint8Array> {
+        yield* chunksOf(Buffer.alloc(3 * 1024 * 1024, 1), 64 * 1024);
+        throw gone;
+      }
+      let checked = false;
+      await assert.rejects(
+        store.putExecutable(NAME, '2', cutOff(), {
+          beforeCommit: () => {
+            checked = true;
+          },
+        }),
+        (error) => error === gone,
+      );
+      assert.equal(checked, false, 'a body that never ended is not checked');
+      assert.equal(await store.executable(NAME, '2'), undefined);
+      assert.equal(await store.defaultVersion(NAME), '1');
+      assert.deepEqual(await harness.leftovers(), []);
       await restart();
       assert.equal(await store.executable(NAME, '2'), undefined, 'nor after a restart');
     });

@@ -8,12 +8,14 @@
  * them: bytes that do not match their integrity are never cached, served or run.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as cacache from 'cacache';
 
 import type { AgentLog } from '../../types';
-import { isNotFound, isPreconditionFailed, translateS3Error } from './errors';
+import { httpStatusOf, isNotFound, isPreconditionFailed, translateS3Error } from './errors';
 
 /** The bucket's copy of a blob is missing or does not match its integrity. */
 export class BlobDamagedError extends Error {
@@ -49,27 +51,50 @@ export class BlobStore {
   }
 
   /**
-   * Stores `bytes` (whose SRI is `integrity`) in the bucket unless an intact copy is already there.
-   * Resolves once the bucket holds them; the local cache is filled on first read, not here, so that
-   * every agent's first run of a version checks the bucket's copy.
+   * Stores the blob whose SRI is `integrity` (its bytes, or a local file of them, streamed) in the
+   * bucket unless an intact copy is already there. Resolves once the bucket holds them; the local
+   * cache is filled on first read, not here, so that every agent's first run of a version checks
+   * the bucket's copy.
    */
-  async put(integrity: string, bytes: Uint8Array): Promise<void> {
+  async put(integrity: string, source: BlobSource): Promise<void> {
     const key = this.keyOf(integrity);
     try {
-      await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentLength: bytes.byteLength, IfNoneMatch: '*' }),
-      );
+      // Conditional: the bucket's copy is never overwritten blindly (another agent may be storing it).
+      await this.upload(key, source, true);
       return;
     } catch (error) {
       if (!isPreconditionFailed(error)) throw translateS3Error(error, this.where);
     }
     // Already there (another version or agent stored the same bytes): trust it only if intact.
-    if (await this.bucketCopyMatches(key, bytes)) return;
+    if (await this.bucketCopyMatches(key, source)) return;
     this.log('warn', 'replacing a damaged copy in the bucket with the bytes just uploaded', { key, integrity });
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentLength: bytes.byteLength }));
+      await this.upload(key, source, false);
     } catch (error) {
       throw translateS3Error(error, this.where);
+    }
+  }
+
+  /**
+   * One PutObject. A file is streamed (never held whole); the SDK does not retry a streamed body,
+   * so a failure that may be passing is tried once more here, with the file read again.
+   */
+  private async upload(key: string, source: BlobSource, ifNoneMatch: boolean): Promise<void> {
+    const send = (): Promise<unknown> =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: source instanceof Uint8Array ? source : createReadStream(source.file),
+          ContentLength: sizeOf(source),
+          ...(ifNoneMatch && { IfNoneMatch: '*' }),
+        }),
+      );
+    try {
+      await send();
+    } catch (error) {
+      if (source instanceof Uint8Array || !isTransient(error)) throw error;
+      await send();
     }
   }
 
@@ -140,17 +165,36 @@ export class BlobStore {
     }
   }
 
-  private async bucketCopyMatches(key: string, bytes: Uint8Array): Promise<boolean> {
+  private async bucketCopyMatches(key: string, source: BlobSource): Promise<boolean> {
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       // A single-part upload's ETag is the MD5 of its bytes (on RGW and AWS alike).
-      const md5 = createHash('md5').update(bytes).digest('hex');
-      return head.ContentLength === bytes.byteLength && head.ETag?.replace(/"/g, '') === md5;
+      return head.ContentLength === sizeOf(source) && head.ETag?.replace(/"/g, '') === (await md5Of(source));
     } catch (error) {
       if (isNotFound(error)) return false;
       throw translateS3Error(error, this.where);
     }
   }
+}
+
+/** What a blob is stored from: its bytes, or a local file holding exactly them (an upload's spool). */
+export type BlobSource = Uint8Array | { file: string; size: number };
+
+function sizeOf(source: BlobSource): number {
+  return source instanceof Uint8Array ? source.byteLength : source.size;
+}
+
+async function md5Of(source: BlobSource): Promise<string> {
+  const md5 = createHash('md5');
+  if (source instanceof Uint8Array) md5.update(source);
+  else await pipeline(createReadStream(source.file), md5);
+  return md5.digest('hex');
+}
+
+/** A failure that a second try may not meet: the store busy or briefly unreachable, not a refusal. */
+function isTransient(error: unknown): boolean {
+  const status = httpStatusOf(error);
+  return status === undefined ? !isPreconditionFailed(error) : status >= 500 || status === 429;
 }
 
 function cacheKey(integrity: string): string {

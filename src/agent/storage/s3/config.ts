@@ -82,6 +82,9 @@ export function makeS3Client(settings: S3Settings): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     // A store that is down must become a clear 503 soon, not a request hanging for minutes.
     maxAttempts: 2,
+    // The SDK would print its warnings (e.g. that a streamed upload is not retried: blobs.ts tries
+    // it again itself) on the console, breaking the agent's one JSON line per log record.
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} },
     requestHandler: { connectionTimeout: 2_000, requestTimeout: 30_000 },
   });
 }

@@ -15,7 +15,8 @@
  * Atomic publish holds across agents: the default version is computed from the shared index by
  * the contract's rule, and a version becomes complete in one index write.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
@@ -28,8 +29,8 @@ import { Catalog, type BlobRef as CatalogRef } from '../catalog';
 import {
   ContentGoneError,
   IntegrityError,
-  IntegrityMismatchError,
   StorageError,
+  checkUpload,
   type BlobInfo,
   type BlobKind,
   type JobStore,
@@ -38,13 +39,17 @@ import {
   type StoreStatus,
   type UploadBody,
 } from '../contract';
-import { BlobDamagedError, BlobStore, sha256Sri } from './blobs';
+import { BlobDamagedError, BlobStore, sha256Sri, type BlobSource } from './blobs';
+import { makeDirs, storageFailure, writeHashed } from '../durable';
 import { describeLocation, makeS3Client, s3Settings, type S3Settings } from './config';
 import { StoreCredentialsError, StoreUnavailableError, httpStatusOf, translateS3Error } from './errors';
 import { IndexObject, Unchanged, type BlobRef, type CatalogDocument } from './indexObject';
 
 /** How often every agent looks for another agent's changes: the consistency bound, less one round trip. */
 export const REFRESH_MS = 250;
+
+/** Uploads being received, under this agent's cache folder: `<pid>-<uuid>`. */
+const SPOOL_DIR = 'uploads';
 
 export interface S3StoreOptions {
   /** The environment the AWS variables are read from (default: process.env). */
@@ -112,6 +117,7 @@ export class S3Store implements JobStore {
     await this.s3(() => this.index.refresh());
     this.syncView();
     await this.verifyManifests();
+    await removeDeadSpools(path.join(this.cacheDir, SPOOL_DIR), this.log);
     this.timer = setInterval(() => void this.poll(), this.refreshMs);
     this.timer.unref();
     this.log('info', 'storage opened', { location: this.location, manifests: this.view.names().length, cache: this.cacheDir });
@@ -349,6 +355,11 @@ export class S3Store implements JobStore {
     await Promise.all(Array.from({ length: 8 }, worker));
   }
 
+  /**
+   * The upload is spooled to this agent's disk while it is hashed (its key in the bucket is its
+   * hash, known only at its end) and checked, then streamed from there to the bucket: hashed once,
+   * never held whole in memory.
+   */
   private async putVersionBlob(
     kind: BlobKind,
     name: string,
@@ -356,25 +367,35 @@ export class S3Store implements JobStore {
     body: UploadBody,
     options: PutOptions = {},
   ): Promise<BlobRef | undefined> {
-    const bytes = await collect(body);
-    const blob = { integrity: sha256Sri(bytes), size: bytes.byteLength };
-    if (options.expectedIntegrity !== undefined && options.expectedIntegrity !== blob.integrity) {
-      throw new IntegrityMismatchError(options.expectedIntegrity, blob.integrity);
+    // Named by this process: an agent killed mid-upload leaves its spool for the next start to remove.
+    const spool = path.join(this.cacheDir, SPOOL_DIR, `${process.pid}-${randomUUID()}`);
+    const whileSyncing = (written: BlobInfo): Promise<void> => checkUpload({ ...written, file: spool }, options);
+    let blob: BlobInfo;
+    try {
+      await makeDirs(path.dirname(spool));
+      // Not fsync'd: the bucket keeps the upload, the spool only feeds it.
+      blob = await writeHashed(spool, body, { durable: false, whileSyncing });
+    } catch (error) {
+      throw isErrno(error) ? storageFailure(error, this.cacheDir, `take the upload of the ${kind} of ${name} ${version}`) : error;
     }
-    await options.beforeCommit?.(blob);
-    if (!(await this.has(name))) return undefined;
-    await this.storeBlob(blob, bytes);
-    const ref = this.refOf(blob);
-    const stored = await this.changeIndex((doc) => {
-      // Looked up in the newest index: the job may have been deleted through another agent meanwhile.
-      if (!doc.jobs[name]) return new Unchanged<BlobRef | undefined>(undefined);
-      setRef(doc, name, version, kind, ref);
-      return ref;
-    });
-    if (!stored) return undefined;
-    await this.confirmBlob(blob, bytes);
-    this.setDamage(blob.integrity, undefined);
-    return stored;
+    try {
+      if (!(await this.has(name))) return undefined;
+      const source = { file: spool, size: blob.size };
+      await this.storeBlob(blob, source);
+      const ref = this.refOf(blob);
+      const stored = await this.changeIndex((doc) => {
+        // Looked up in the newest index: the job may have been deleted through another agent meanwhile.
+        if (!doc.jobs[name]) return new Unchanged<BlobRef | undefined>(undefined);
+        setRef(doc, name, version, kind, ref);
+        return ref;
+      });
+      if (!stored) return undefined;
+      await this.confirmBlob(blob, source);
+      this.setDamage(blob.integrity, undefined);
+      return stored;
+    } finally {
+      await rm(spool, { force: true });
+    }
   }
 
   private async deleteKind(kind: BlobKind, name: string, version: string): Promise<boolean> {
@@ -397,16 +418,16 @@ export class S3Store implements JobStore {
     return result;
   }
 
-  private storeBlob(blob: BlobInfo, bytes: Uint8Array): Promise<void> {
-    return this.s3(() => this.blobs.put(blob.integrity, bytes));
+  private storeBlob(blob: BlobInfo, source: BlobSource): Promise<void> {
+    return this.s3(() => this.blobs.put(blob.integrity, source));
   }
 
   /**
    * After the index names a blob: make sure the bucket still holds it. An agent deleting the last
    * other reference to the same bytes may have removed them between our upload and our index write.
    */
-  private async confirmBlob(blob: BlobInfo, bytes: Uint8Array): Promise<void> {
-    if (!(await this.s3(() => this.blobs.exists(blob.integrity)))) await this.storeBlob(blob, bytes);
+  private async confirmBlob(blob: BlobInfo, source: BlobSource): Promise<void> {
+    if (!(await this.s3(() => this.blobs.exists(blob.integrity)))) await this.storeBlob(blob, source);
   }
 
   /** Removes blobs the newest index no longer names (content is shared by hash). */
@@ -491,9 +512,23 @@ function toCatalogRef(ref: BlobRef): CatalogRef {
   return { integrity: ref.integrity, size: ref.size, storedAtMs: Date.parse(ref.stored_at) };
 }
 
-async function collect(body: UploadBody): Promise<Buffer> {
-  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks);
+function isErrno(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';
+}
+
+/** Removes the spools of agents that are gone (killed mid-upload); a running agent's stay. */
+async function removeDeadSpools(dir: string, log: AgentLog): Promise<void> {
+  const dead = (await readdir(dir).catch(() => [] as string[])).filter((file) => !processRuns(Number(file.split('-')[0])));
+  for (const file of dead) await rm(path.join(dir, file), { force: true });
+  if (dead.length > 0) log('warn', 'removed files of interrupted uploads', { count: dead.length, dir });
+}
+
+function processRuns(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
