@@ -8,10 +8,12 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import * as fs from 'node:fs/promises';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as path from 'node:path';
 
 import { contentFile, sriOf } from '../../src/agent/storage';
-import { makeStorageDir, manifestText, request, startTestAgent, storeJob, type TestAgent } from '../helpers/agent';
+import { makeStorageDir, manifestText, request, startTestAgent, storeJob, waitFor, type TestAgent } from '../helpers/agent';
+import { startAgentProcess } from '../helpers/cluster';
 import { mountExt4, paddedModule, type Ext4Volume } from '../helpers/ext4';
 import { buildWat } from '../helpers/wat';
 
@@ -108,6 +110,53 @@ describe('local storage under faults', function () {
       assert.equal((await request(agent.url, 'POST', '/v1/jobs/test.serval.hello/run?version=1')).text, 'hello, world\n');
       await assertAcknowledgedSurvive(dir, acknowledged);
     });
+
+    it('full disk under a slowly streamed upload: 507 naming the cause, nothing staged, the agent stays up', async function () {
+      const dir = await mountOrSkip(this, 8);
+      // A process of its own, as users run it: mocha would absorb a failure the agent left unhandled.
+      const running = await startAgentProcess(dir, {});
+      try {
+        await fillWhileStreaming(running.url, dir);
+        assert.equal(running.child.exitCode, null, `the agent stopped: ${running.stderr()}`);
+      } finally {
+        await running.stop();
+      }
+      await assertAcknowledgedSurvive(dir, new Map([['1', Buffer.from(hello)]]));
+    });
+
+    async function fillWhileStreaming(url: string, dir: string): Promise<void> {
+      await storeJob({ url }, 'hello', '1', hello);
+      const MiB = 1024 * 1024;
+      const body = paddedModule(hello, 12 * MiB, 7);
+      const stagedBytes = async (): Promise<number> => {
+        const files = await filesUnder(path.join(dir, 'tmp'));
+        const sizes = await Promise.all(files.map((file) => fs.stat(path.join(dir, 'tmp', file)).then((stat) => stat.size, () => 0)));
+        return sizes.reduce((sum, size) => sum + size, 0);
+      };
+      const freeBytes = async (): Promise<number> => {
+        const stats = await fs.statfs(dir);
+        return stats.bavail * stats.bsize;
+      };
+      const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
+      socket.on('error', () => undefined);
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      const closed = once(socket, 'close');
+      socket.write(`PUT ${HELLO}/executable/2 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${body.byteLength}\r\n\r\n`);
+      // A slow client: the disk fills while the agent waits for the next bytes, with no write awaited.
+      for (let sent = 0; sent < body.byteLength && answer === ''; ) {
+        socket.write(body.subarray(sent, sent + MiB));
+        sent += MiB;
+        await waitFor('the bytes to be staged, or the disk to be full', async () => answer !== '' || (await stagedBytes()) >= sent - MiB || (await freeBytes()) < MiB);
+      }
+      await waitFor('the answer', () => answer.includes('\r\n\r\n'));
+      socket.destroy();
+      await closed;
+      assert.match(answer, /^HTTP\/1\.1 507 /);
+      assert.match(answer, /no space \(or no inodes\) left \(ENOSPC\)/);
+      await waitFor('the staged upload to be removed', async () => (await filesUnder(path.join(dir, 'tmp'))).length === 0);
+      assert.equal((await request(url, 'POST', '/v1/jobs/test.serval.hello/run?version=1')).text, 'hello, world\n');
+    }
 
     it('no inodes left: 507 naming the cause; every 201 survives a restart', async function () {
       const dir = await mountOrSkip(this, 16, 32);

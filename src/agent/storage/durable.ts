@@ -151,6 +151,9 @@ class HashedWriter {
       this.written += bytes;
       this.syncAhead();
     });
+    // Awaited by the next flush or finish(), maybe only once a slow client sends more: a failure
+    // meanwhile (a full disk) must not count as an unhandled rejection, which stops the process.
+    this.writing.catch(() => undefined);
   }
 
   private syncAhead(): void {
