@@ -183,11 +183,14 @@ export class IndexObject {
         return false;
       }
       const newest = this.generationOf(keys[0]);
-      if (newest === this.doc.generation) {
+      // Never older than what this agent holds: a LIST sent before this agent's own write may
+      // answer after it (and undo it here: a version just stored would vanish until the next poll).
+      if (newest !== undefined && newest <= this.doc.generation) {
         this.confirmedAtMs = Date.now();
         return false;
       }
       const doc = await this.readNewestReadable(keys);
+      if (doc && Math.max(doc.generation, newest ?? 0) <= this.doc.generation) return false;
       if (doc) {
         // Newest readable may be older than the newest key when that one is damaged; the next
         // change still writes after the newest key.
