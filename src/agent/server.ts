@@ -22,6 +22,7 @@ import {
   makeOriginCheck,
   makeTokenCheck,
 } from './http/guards';
+import { logsDebug } from './http/log';
 import { HttpError, TEXT, sendEmpty, sendError, type Headers } from './http/respond';
 import { Router, handlerFor, type RequestContext, type Route } from './http/router';
 import type { AgentContext } from './routes/context';
@@ -121,6 +122,7 @@ export function createAgentServer(agent: AgentContext, guards: ServerGuards): Se
       head: chosen.head,
       name: match.rawName === undefined ? '' : checkedParam(match.rawName, 'name', checkFullyQualifiedName),
       version: checkedVersion(match.rawVersion, query === undefined || !match.route.versionQuery ? undefined : versionParam(query)),
+      alone,
     };
     await chosen.handler(ctx);
   };
@@ -131,10 +133,18 @@ export function createAgentServer(agent: AgentContext, guards: ServerGuards): Se
     return { [HEADERS.jobId]: randomUUID(), [HEADERS.durationMs]: String(Date.now() - startedAtMs) };
   };
 
+  /** Requests being served now (read, run or answered): a run alone may wait for its job in place. */
+  let inFlight = 0;
+  const alone = (): boolean => inFlight === 1;
+  // Debug level: a busy agent must not pay for a log line per job unless asked to.
+  const logRequests = logsDebug(agent.log);
+
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const startedAt = Date.now();
-    res.once('close', () => {
-      // Debug level: a busy agent must not pay for a log line per job unless asked to.
+    inFlight++;
+    res.on('close', () => {
+      inFlight--;
+      if (!logRequests) return;
       agent.log('debug', 'request', {
         method: req.method,
         path: req.url,

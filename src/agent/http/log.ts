@@ -13,10 +13,20 @@ function isLogLevel(value: string | undefined): value is LogLevel {
  */
 export function stderrLog(minLevel: LogLevel = defaultLevel()): AgentLog {
   const minRank = LEVEL_RANK[minLevel];
-  return (level, message, fields) => {
+  const log: AgentLog = (level, message, fields) => {
     if (LEVEL_RANK[level] < minRank) return;
     process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields })}\n`);
   };
+  if (minRank > LEVEL_RANK.debug) quietLogs.add(log);
+  return log;
+}
+
+/** Logs known to drop debug lines: the server then skips building its per-request line. */
+const quietLogs = new WeakSet<AgentLog>();
+
+/** Whether `log` may write debug lines (any log but a quiet stderrLog: a test's, the extension's). */
+export function logsDebug(log: AgentLog): boolean {
+  return !quietLogs.has(log);
 }
 
 function defaultLevel(): LogLevel {

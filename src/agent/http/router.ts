@@ -15,6 +15,8 @@ export interface RequestContext {
   name: string;
   /** `:version` of the path, else `?version=`, decoded and checked; undefined when absent. */
   version: string | undefined;
+  /** True while this is the only request the agent is serving (it may then wait for a quick job in place). */
+  alone: () => boolean;
 }
 
 export type Handler = (ctx: RequestContext) => Promise<void> | void;

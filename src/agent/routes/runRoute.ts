@@ -10,7 +10,7 @@ import { QueueFullError, QueueTimeoutError } from '../runner/overload';
 import { LARGE_STDIN_BYTES } from '../runner/jobChannel';
 import type { JobOutcome } from '../runner/types';
 import { readBody } from '../http/body';
-import { HttpError, OCTETS, TEXT, headerSafe, sendBytes } from '../http/respond';
+import { HttpError, OCTETS, TEXT, headerSafe } from '../http/respond';
 import type { RequestContext } from '../http/router';
 import { ContentGoneError, IntegrityError } from '../storage';
 import type { AgentContext } from './context';
@@ -18,19 +18,20 @@ import type { JobTicket } from './jobBook';
 import { filesImage } from '../files/filesImages';
 import { filesLimits } from './filesRoutes';
 import { runArgv, runParameters } from './runInputs';
-import { versionSetup } from './runSetup';
-import { requireExecutable, requireManifest } from './storageRoutes';
+import { type VersionSetup, versionSetup } from './runSetup';
+import { requireExecutable } from './storageRoutes';
 
 interface JobResponse {
   status: number;
   contentType: string;
   body: Uint8Array;
-  headers: Record<string, string>;
+  /** Header names and values in turn, as Node's writeHead takes them (no object to build per job). */
+  headers: string[];
   failed: boolean;
 }
 
-export async function runJob(agent: AgentContext, { req, res, name, version }: RequestContext): Promise<void> {
-  await requireManifest(agent, name);
+export async function runJob(agent: AgentContext, { req, res, name, version, alone }: RequestContext): Promise<void> {
+  // No manifest: no default version either, and requireExecutable says the manifest is missing.
   const chosenVersion = version ?? (await agent.storage.defaultVersion(name)) ?? '';
   const info = await requireExecutable(agent, name, chosenVersion);
   // A full queue refuses before the input is read: an overloaded agent answers at once.
@@ -40,15 +41,14 @@ export async function runJob(agent: AgentContext, { req, res, name, version }: R
   // A large input goes straight into shared memory, where the job's worker reads it in place.
   const stdin = await readBody(req, agent.maxBodyBytes, 'job input', { sharedFrom: LARGE_STDIN_BYTES });
   const setup = await versionSetup(agent, name, chosenVersion);
-  const { args, env } = runArgv(name, parameters, setup);
+  const { args, env } = parameters.args === undefined && parameters.env.length === 0 ? defaultArgv(name, setup) : runArgv(name, parameters, setup);
   const files = await filesImage(agent.storage, name, chosenVersion, filesLimits(agent));
 
   const ticket = agent.jobs.start(name, chosenVersion);
-  const abortIfClientLeft = (): void => {
+  res.on('close', () => {
     // 'close' also fires after a complete response; only an early one means the client left.
-    if (!res.writableFinished) ticket.controller.abort();
-  };
-  res.once('close', abortIfClientLeft);
+    if (!res.writableFinished) ticket.cancel();
+  });
 
   let integrityFailed = false;
   const loadBytes = (): Promise<Uint8Array> =>
@@ -60,7 +60,7 @@ export async function runJob(agent: AgentContext, { req, res, name, version }: R
   let response: JobResponse | undefined;
   try {
     const extensions = { declared: setup.requiredExtensions, available: agent.extensions };
-    const outcome = await agent.runner.run({ key: info.integrity, loadBytes, stdin, args, env, files, extensions, signal: ticket.controller.signal });
+    const outcome = await agent.runner.run({ key: info.integrity, loadBytes, stdin, args, env, files, extensions, cancellation: ticket, callerIdle: alone() });
     response = integrityFailed ? integrityResponse(name, chosenVersion) : outcomeResponse(outcome);
   } catch (error) {
     response = failureResponse(agent, ticket, error, integrityFailed, name, chosenVersion);
@@ -75,28 +75,42 @@ function queryOf(url: string | undefined): string | undefined {
   return at < 0 ? undefined : url!.slice(at + 1);
 }
 
-/** Every outcome carries the job's id and duration (measured here when the runner gave none). */
+/** argv and environment of a run that gives no `arg` or `env`: the same for every such run, so made once. */
+const defaultArgvs = new WeakMap<VersionSetup, Map<string, { args: string[]; env: string[] }>>();
+const NO_PARAMETERS = { args: undefined, env: [] };
+
+function defaultArgv(name: string, setup: VersionSetup): { args: string[]; env: string[] } {
+  let byName = defaultArgvs.get(setup);
+  if (!byName) defaultArgvs.set(setup, (byName = new Map()));
+  let argv = byName.get(name);
+  if (!argv) byName.set(name, (argv = runArgv(name, NO_PARAMETERS, setup)));
+  return argv;
+}
+
+/**
+ * Every outcome carries the job's id and duration (measured here when the runner gave none).
+ * One writeHead with the headers in a list, then the body: Node writes both in one writev.
+ */
 function sendJobResponse(res: ServerResponse, ticket: JobTicket, response: JobResponse): void {
   if (res.destroyed) return;
-  const headers = {
-    [HEADERS.durationMs]: String(Date.now() - ticket.startedAtMs),
-    ...response.headers,
-    [HEADERS.jobId]: ticket.id,
-  };
-  sendBytes(res, response.status, response.contentType, response.body, headers);
+  const { headers, body } = response;
+  const measured = headers[0] === HEADERS.durationMs ? [] : [HEADERS.durationMs, String(Date.now() - ticket.startedAtMs)];
+  res.writeHead(response.status, ['content-type', response.contentType, 'content-length', String(body.byteLength), ...measured, ...headers, HEADERS.jobId, ticket.id]);
+  res.end(body);
 }
 
 /** The "Running a job: outcomes" table of the API, row by row. */
 export function outcomeResponse(outcome: JobOutcome): JobResponse {
-  const duration = { [HEADERS.durationMs]: String(Math.round(outcome.durationMs)) };
+  const duration = String(Math.round(outcome.durationMs));
   switch (outcome.kind) {
     case 'exited': {
-      const limited = outcome.outputLimited ? { [HEADERS.limit]: 'output' } : undefined;
+      const headers = [HEADERS.durationMs, duration, HEADERS.exitCode, String(outcome.exitCode)];
+      if (outcome.outputLimited) headers.push(HEADERS.limit, 'output');
       return {
         status: 200,
         contentType: OCTETS,
         body: outcome.exitCode === 0 ? outcome.stdout : outcome.stderr,
-        headers: { ...duration, [HEADERS.exitCode]: String(outcome.exitCode), ...limited },
+        headers,
         failed: outcome.exitCode !== 0 || outcome.outputLimited,
       };
     }
@@ -105,13 +119,13 @@ export function outcomeResponse(outcome: JobOutcome): JobResponse {
         status: 200,
         contentType: OCTETS,
         body: withTrapLine(outcome.stderr, outcome.trap),
-        headers: { ...duration, [HEADERS.trap]: headerSafe(outcome.trap) },
+        headers: [HEADERS.durationMs, duration, HEADERS.trap, headerSafe(outcome.trap)],
         failed: true,
       };
     case 'timed-out':
-      return textResponse(504, `job ran past its time limit of ${outcome.limitMs} ms`, { ...duration, [HEADERS.limit]: 'time' });
+      return textResponse(504, `job ran past its time limit of ${outcome.limitMs} ms`, [HEADERS.durationMs, duration, HEADERS.limit, 'time']);
     case 'not-runnable':
-      return textResponse(422, `the stored executable cannot run as a job. ${outcome.message}`, duration);
+      return textResponse(422, `the stored executable cannot run as a job. ${outcome.message}`, [HEADERS.durationMs, duration]);
   }
 }
 
@@ -124,17 +138,17 @@ function failureResponse(
   version: string,
 ): JobResponse | undefined {
   if (integrityFailed || error instanceof IntegrityError) return integrityResponse(name, version);
-  if (ticket.controller.signal.aborted) {
+  if (ticket.cancelled) {
     // The client left (nobody to answer) or the agent is closing (say so, so it can retry).
-    return agent.closing ? textResponse(503, 'the agent is shutting down; run the job again once it is back', {}) : undefined;
+    return agent.closing ? textResponse(503, 'the agent is shutting down; run the job again once it is back', []) : undefined;
   }
   if (error instanceof HttpError) throw error;
   if (error instanceof QueueFullError || error instanceof QueueTimeoutError) return overloadResponse(error);
   if (error instanceof ContentGoneError) {
-    return textResponse(404, `the executable of '${name}' version '${version}' was deleted or replaced while the job was starting; run it again`, {});
+    return textResponse(404, `the executable of '${name}' version '${version}' was deleted or replaced while the job was starting; run it again`, []);
   }
   agent.log('error', 'job failed in the runner', { name, version, job: ticket.id, error: String(error) });
-  return textResponse(500, `the agent could not run the job (${String(error)}); see the agent log`, {});
+  return textResponse(500, `the agent could not run the job (${String(error)}); see the agent log`, []);
 }
 
 function refuseWhenFull(agent: AgentContext, inputBytes: number): void {
@@ -143,13 +157,13 @@ function refuseWhenFull(agent: AgentContext, inputBytes: number): void {
   } catch (error) {
     if (!(error instanceof QueueFullError)) throw error;
     const refusal = overloadResponse(error);
-    throw new HttpError(refusal.status, refusal.message, refusal.headers);
+    throw new HttpError(refusal.status, refusal.message, { 'retry-after': String(error.retryAfterS) });
   }
 }
 
 /** 503 with Retry-After: the job was not run, and running it again later is the remedy. */
 function overloadResponse(error: QueueFullError | QueueTimeoutError): JobResponse & { message: string } {
-  const headers = { 'retry-after': String(error.retryAfterS) };
+  const headers = ['retry-after', String(error.retryAfterS)];
   const message =
     error instanceof QueueTimeoutError
       ? `${error.message}; the agent is overloaded: run it again later, or start the agent with a higher --job-timeout-ms`
@@ -160,10 +174,10 @@ function overloadResponse(error: QueueFullError | QueueTimeoutError): JobRespons
 }
 
 function integrityResponse(name: string, version: string): JobResponse {
-  return textResponse(500, `the stored executable of '${name}' version '${version}' failed its integrity check and was not run; upload it again`, {});
+  return textResponse(500, `the stored executable of '${name}' version '${version}' failed its integrity check and was not run; upload it again`, []);
 }
 
-function textResponse(status: number, message: string, headers: Record<string, string>): JobResponse {
+function textResponse(status: number, message: string, headers: string[]): JobResponse {
   return { status, contentType: TEXT, body: Buffer.from(`${message}\n`), headers, failed: true };
 }
 

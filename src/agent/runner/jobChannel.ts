@@ -98,6 +98,15 @@ export class JobChannel {
     else queueMicrotask(done);
   }
 
+  /**
+   * Blocks this thread until the running job ends or `timeoutMs` passes; true if it ended. For a
+   * caller with nothing else to do (see JobRunner's INLINE_WAIT_MS): the worker's notify then
+   * wakes this thread directly.
+   */
+  waitEnded(timeoutMs: number): boolean {
+    return Atomics.wait(this.cells, STATE, RUNNING, timeoutMs) !== 'timed-out';
+  }
+
   /** How the job ended; valid once it has. */
   end(): WasiEnd {
     if (this.cells[END_KIND] === EXITED) {

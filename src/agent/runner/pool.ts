@@ -23,7 +23,7 @@ import type { FsImage } from './memfs';
 import { encodeRunContext, type JobMessage, type WorkerSetup } from './protocol';
 import { collectSoon, LARGE_JOB_BYTES } from './releaseMemory';
 import { createSharedOutput, hasGrown, readSharedOutput, resetSharedOutput, takeSharedOutput } from './sharedOutput';
-import type { JobLimits, JobOutcome, JobRequest } from './types';
+import type { JobCancellation, JobLimits, JobOutcome, JobRequest } from './types';
 
 export { runInProcess } from './inProcess';
 export { prepareJobModule } from './prepare';
@@ -36,6 +36,14 @@ export const DEFAULT_MODULE_CACHE_BYTES = 256 * 1024 * 1024;
 /** setTimeout fires at once for delays past 2^31-1 ms; a longer limit is as good as none. */
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
 const STARTING_RECHECK_MS = 20;
+const NONE: readonly string[] = [];
+/**
+ * How long the thread may block for a job it just handed over when its caller has nothing else to
+ * do (JobRequest.callerIdle): a small job ends well within it, and is then answered without the
+ * round through the event loop (a task posted by V8, an eventfd write and read, an epoll wake-up).
+ * A longer job is waited for as usual once this passes.
+ */
+const INLINE_WAIT_MS = 1;
 
 export interface JobRunnerOptions {
   limits: JobLimits;
@@ -82,6 +90,9 @@ interface Task {
   extensions?: LinkedExtension[];
   signal?: AbortSignal;
   onAbort?: () => void;
+  cancellation?: JobCancellation;
+  /** The caller waits for nothing else: a quick job may be waited for on this thread (see JobRequest). */
+  callerIdle?: boolean;
   resolve(outcome: JobOutcome): void;
   reject(reason: unknown): void;
   startedAt: number;
@@ -126,6 +137,7 @@ export class JobRunner {
   private queuedInputBytes = 0;
   private readonly compiled: LruMap<string, CompiledModule>;
   private readonly compiling = new Map<string, Promise<CompiledModule>>();
+  private readonly contexts = new WeakMap<readonly string[], { env: readonly string[]; bytes: Uint8Array }>();
   private readonly workerScript: string;
   /** Components are transpiled once per content, here; the upload route fills it first. */
   readonly components: ComponentCache;
@@ -169,13 +181,13 @@ export class JobRunner {
   }
 
   /**
-   * Runs a job to one of its outcomes. Rejects when the signal aborts it (with the signal's
-   * reason), when loadBytes fails, or when the runner is closed.
+   * Runs a job to one of its outcomes. Rejects when the signal or the cancellation ends it (with
+   * their reason), when loadBytes fails, or when the runner is closed.
    */
   run(job: JobRequest): Promise<JobOutcome> {
     try {
       this.throwIfClosed();
-      job.signal?.throwIfAborted();
+      throwIfCancelled(job);
       // The hot path: a module compiled already goes to a worker without a promise hop.
       const compiled = this.compiled.get(job.key);
       return compiled ? this.runCompiled(job, compiled, performance.now()) : this.compileThenRun(job);
@@ -188,7 +200,7 @@ export class JobRunner {
     const preparedAt = performance.now();
     const prepared = await this.prepare(job);
     this.throwIfClosed();
-    job.signal?.throwIfAborted();
+    throwIfCancelled(job);
     return this.runCompiled(job, prepared, preparedAt);
   }
 
@@ -199,10 +211,34 @@ export class JobRunner {
     if (this.startFailure) throw new Error(this.startFailure);
     this.checkRoom(job.stdin.byteLength);
     return new Promise<JobOutcome>((resolve, reject) => {
-      const context = encodeRunContext(job.args ?? [], job.env ?? []);
+      const context = this.encodedContext(job.args ?? NONE, job.env ?? NONE);
       const linked = extensions.linked.length > 0 ? extensions.linked : undefined;
-      this.enqueue({ module: prepared, stdin: job.stdin, context, files: job.files, extensions: linked, signal: job.signal, resolve, reject, startedAt: 0 });
+      this.enqueue({
+        module: prepared,
+        stdin: job.stdin,
+        context,
+        files: job.files,
+        extensions: linked,
+        signal: job.signal,
+        cancellation: job.cancellation,
+        callerIdle: job.callerIdle,
+        resolve,
+        reject,
+        startedAt: 0,
+      });
     });
+  }
+
+  /**
+   * argv and environment as the channel carries them. The agent passes the same arrays to every
+   * run of a version that gives no `arg` or `env`, so those are encoded once.
+   */
+  private encodedContext(args: readonly string[], env: readonly string[]): Uint8Array {
+    const kept = this.contexts.get(args);
+    if (kept?.env === env) return kept.bytes;
+    const bytes = encodeRunContext(args, env);
+    this.contexts.set(args, { env, bytes });
+    return bytes;
   }
 
   /** Ends every job (queued or running: their promises reject) and stops the workers. */
@@ -255,9 +291,10 @@ export class JobRunner {
 
   private enqueue(task: Task): void {
     if (task.signal) {
-      task.onAbort = () => this.abort(task);
+      task.onAbort = () => this.abort(task, task.signal?.reason);
       task.signal.addEventListener('abort', task.onAbort, { once: true });
     }
+    if (task.cancellation) task.cancellation.onCancel = (reason) => this.abort(task, reason);
     const slot = this.idle.pop();
     if (slot) return this.dispatch(slot, task);
     const queuedAt = performance.now();
@@ -325,6 +362,8 @@ export class JobRunner {
     task.startedAt = performance.now();
     if (!slot.timer) this.armDeadline(slot, this.limits.timeoutMs);
     slot.channel.start(task.module.id, task.stdin, task.context, message !== undefined);
+    const alone = task.callerIdle && this.busy === 1 && this.queue.length === 0;
+    if (alone && slot.channel.waitEnded(INLINE_WAIT_MS)) return this.onEnded(slot);
     slot.channel.whenEnded(slot.onEnded);
   }
 
@@ -390,6 +429,7 @@ export class JobRunner {
 
   private settle(task: Task, end: (task: Task) => void): void {
     if (task.onAbort) task.signal?.removeEventListener('abort', task.onAbort);
+    if (task.cancellation) task.cancellation.onCancel = undefined;
     end(task);
   }
 
@@ -421,8 +461,7 @@ export class JobRunner {
     this.replace(slot);
   }
 
-  private abort(task: Task): void {
-    const reason = task.signal?.reason;
+  private abort(task: Task, reason: unknown): void {
     if (this.dequeue(task)) {
       task.reject(reason);
       return;
@@ -531,4 +570,9 @@ export class JobRunner {
   private throwIfClosed(): void {
     if (this.closed) throw new Error('the job runner is closed; start the agent again to run jobs');
   }
+}
+
+function throwIfCancelled(job: JobRequest): void {
+  job.signal?.throwIfAborted();
+  if (job.cancellation?.cancelled) throw new DOMException('the run was cancelled', 'AbortError');
 }

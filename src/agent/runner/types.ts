@@ -52,4 +52,22 @@ export interface JobRequest {
   /** The extensions this run may link (declared by its manifest, loaded by the agent). */
   extensions?: ExtensionChoice;
   signal?: AbortSignal;
+  /** Another way to cancel the job, cheaper than an AbortSignal (see JobCancellation). */
+  cancellation?: JobCancellation;
+  /**
+   * The caller has nothing else to do until this job ends (the agent serves no other request): the
+   * runner may then block the thread for a short while waiting for a quick job, instead of going
+   * back to the event loop and being woken through it.
+   */
+  callerIdle?: boolean;
+}
+
+/**
+ * Cancels a job the way an AbortSignal would, without one: while the job is queued or running the
+ * runner sets `onCancel`, which the owner calls with the reason to end it; it is cleared once the
+ * job has ended. A job whose `cancelled` is already true is refused before it is handed over.
+ */
+export interface JobCancellation {
+  readonly cancelled: boolean;
+  onCancel: ((reason: unknown) => void) | undefined;
 }
