@@ -1,0 +1,78 @@
+/**
+ * A staged upload checked from its file by the real check worker: the payloads of its custom
+ * sections are not read, yet every verdict is WebAssembly.validate's on the whole file.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { UploadChecks } from '../../src/agent/checks/uploadChecks';
+import { paddedModule } from '../helpers/ext4';
+import { buildWat } from '../helpers/wat';
+
+/** A custom section: id 0, size, then the name as a vector and the payload. */
+function customSection(name: Uint8Array, payload: Uint8Array): Buffer {
+  const content = Buffer.concat([Buffer.from([name.byteLength]), name, payload]);
+  return Buffer.concat([Buffer.from([0]), uleb(content.byteLength), content]);
+}
+
+function uleb(value: number): Buffer {
+  const bytes: number[] = [];
+  do {
+    let byte = value & 0x7f;
+    value >>>= 7;
+    if (value !== 0) byte |= 0x80;
+    bytes.push(byte);
+  } while (value !== 0);
+  return Buffer.from(bytes);
+}
+
+describe('upload checks from a staged file (check worker)', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let checks: UploadChecks;
+  let hello: Uint8Array;
+
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'serval-checks-'));
+    checks = new UploadChecks(() => undefined);
+    hello = await buildWat('hello');
+  });
+  after(async () => {
+    await checks.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  async function verdictOf(bytes: Uint8Array): Promise<{ ok: boolean; message?: string }> {
+    const file = path.join(dir, `upload-${Math.random().toString(36).slice(2)}`);
+    await fs.writeFile(file, bytes);
+    return checks.wasmFile(file);
+  }
+
+  const cases: Array<[string, () => Buffer]> = [
+    ['a module with 16 MiB of custom sections', () => paddedModule(hello, 16 * 1024 * 1024, 1)],
+    ['custom sections before, between and after the others', () => Buffer.concat([Buffer.from(hello.subarray(0, 8)), customSection(Buffer.from('a'), Buffer.alloc(10)), Buffer.from(hello.subarray(8)), customSection(Buffer.from('z'), Buffer.alloc(10))])],
+    ['a custom section whose name is not UTF-8', () => Buffer.concat([Buffer.from(hello), customSection(Buffer.from([0xff, 0xfe]), Buffer.alloc(1000))])],
+    ['a broken code section after big custom sections', () => Buffer.concat([paddedModule(hello, 4 * 1024 * 1024, 2), Buffer.from([10, 3, 1, 0xff, 0xff])])],
+    ['a custom section that runs past the end of the file', () => paddedModule(hello, 4 * 1024 * 1024, 3).subarray(0, 3 * 1024 * 1024)],
+    ['a section size that is not a number', () => Buffer.concat([Buffer.from(hello), Buffer.from([0, 0xff, 0xff, 0xff, 0xff, 0xff])])],
+    ['bytes that are not wasm', () => Buffer.from('this is a text file, not a module\n')],
+    ['an empty file', () => Buffer.alloc(0)],
+  ];
+  for (const [what, make] of cases) {
+    it(`${what}: the verdict of validating the whole file`, async () => {
+      const bytes = make();
+      const verdict = await verdictOf(bytes);
+      assert.equal(verdict.ok, WebAssembly.validate(bytes));
+      if (!verdict.ok) assert.match(verdict.message ?? '', /^the body is not a valid WebAssembly module: /);
+    });
+  }
+
+  it('a staged file that is gone is refused with a message, and the worker keeps checking', async () => {
+    const verdict = await checks.wasmFile(path.join(dir, 'never-written'));
+    assert.equal(verdict.ok, false);
+    assert.match((verdict as { message: string }).message, /could not read back the upload .*ENOENT.*store it again/);
+    assert.deepEqual(await verdictOf(hello), { ok: true });
+  });
+});
