@@ -84,8 +84,12 @@ async function readSpec(wasmPath) {
   };
 }
 
+/** What a previous run left behind: the suite's own runner deletes these before each run. */
+const isLeftover = (entry) => entry.path.split('/').some((part) => part.endsWith('.cleanup'));
+
 /** The archive entries of a test's directories, or undefined when it has none. */
 async function filesOf(folder, spec) {
+  if (spec.root === undefined && spec.dirs.length === 0) return undefined;
   const { readFilesFolder } = compiled('files/folder');
   const entries = [];
   if (spec.root !== undefined) entries.push(...(await readFilesFolder(path.join(folder, spec.root))).entries);
@@ -94,7 +98,7 @@ async function filesOf(folder, spec) {
     entries.push({ kind: 'dir', path: dir, mtimeMs: Date.now() });
     for (const entry of inner.entries) entries.push({ ...entry, path: `${dir}/${entry.path}` });
   }
-  return entries.length === 0 && spec.root === undefined && spec.dirs.length === 0 ? undefined : entries;
+  return entries.filter((entry) => !isLeftover(entry));
 }
 
 function manifestOf(name, namespace) {
@@ -109,10 +113,9 @@ function manifestOf(name, namespace) {
 }
 
 /** Publishes and runs one test; resolves to undefined when it passed, else to why it failed. */
-async function runTest(client, folder, file) {
+async function runTest(client, namespace, folder, file) {
   const { writeTar } = compiled('files/tar');
   const name = file.replace(/\.wasm$/, '').replace(/[^A-Za-z0-9_-]/g, '_');
-  const namespace = 'wasi.testsuite';
   const fqName = `${namespace}.${name.toLowerCase().replace(/-/g, '_')}`;
   const spec = await readSpec(path.join(folder, file));
   await client.storeManifest(manifestOf(name, namespace));
@@ -129,6 +132,12 @@ async function runTest(client, folder, file) {
   return undefined;
 }
 
+/** The name in the folder's manifest.json (as the suite has), else the folder's path. */
+async function suiteName(folder) {
+  const text = await readFile(path.join(folder, 'manifest.json'), 'utf8').catch(() => undefined);
+  return (text === undefined ? undefined : JSON.parse(text).name) ?? folder;
+}
+
 async function main() {
   const { folders, filter } = parseArguments(process.argv.slice(2));
   const { AgentClient } = compiled('client/index');
@@ -138,13 +147,14 @@ async function main() {
   let passed = 0;
   let failed = 0;
   try {
-    for (const folder of folders) {
+    for (const [index, folder] of folders.entries()) {
+      const suite = await suiteName(folder);
       const tests = (await readdir(folder)).filter((file) => file.endsWith('.wasm') && file.includes(filter)).sort();
       for (const file of tests) {
-        const label = `${path.basename(path.resolve(folder))}/${file.replace(/\.wasm$/, '')}`;
+        const label = `${suite}: ${file.replace(/\.wasm$/, '')}`;
         let problem;
         try {
-          problem = await runTest(client, folder, file);
+          problem = await runTest(client, `wasi.testsuite.suite${index + 1}`, folder, file);
         } catch (error) {
           problem = `could not be run: ${error instanceof Error ? error.message : String(error)}`;
         }
