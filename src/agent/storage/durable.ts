@@ -77,7 +77,8 @@ export async function writeHashed(file: string, body: UploadBody, options: Write
     for await (const chunk of body instanceof Uint8Array ? [body] : body) await writer.add(chunk);
     const blob = await writer.finish();
     // The check (a module validated from this file by the check worker) and the fsync overlap.
-    const [synced, checked] = await Promise.allSettled([options.durable ? writer.sync() : undefined, options.whileSyncing?.(blob)]);
+    const checking = Promise.resolve().then(() => options.whileSyncing?.(blob));
+    const [synced, checked] = await Promise.allSettled([options.durable ? writer.sync() : undefined, checking]);
     if (synced.status === 'rejected') throw synced.reason;
     if (checked.status === 'rejected') throw checked.reason;
     await handle.close();

@@ -80,16 +80,17 @@ export class BlobStore {
    * so a failure that may be passing is tried once more here, with the file read again.
    */
   private async upload(key: string, source: BlobSource, ifNoneMatch: boolean): Promise<void> {
-    const send = (): Promise<unknown> =>
-      this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: source instanceof Uint8Array ? source : createReadStream(source.file),
-          ContentLength: sizeOf(source),
-          ...(ifNoneMatch && { IfNoneMatch: '*' }),
-        }),
-      );
+    const send = async (): Promise<void> => {
+      const body = source instanceof Uint8Array ? source : createReadStream(source.file);
+      try {
+        await this.client.send(
+          new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: sizeOf(source), ...(ifNoneMatch && { IfNoneMatch: '*' }) }),
+        );
+      } finally {
+        // A request that failed before reading it all must not keep the file open.
+        if (!(body instanceof Uint8Array)) body.destroy();
+      }
+    };
     try {
       await send();
     } catch (error) {
