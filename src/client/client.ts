@@ -41,7 +41,7 @@ export interface CallOptions {
 }
 
 export interface VersionOptions extends CallOptions {
-  /** A stored version; default: the version of the manifest stored last. */
+  /** A stored version; default: the job's default version (the one whose manifest and executable were both stored last). */
   version?: string;
 }
 

@@ -3,7 +3,7 @@
  * - LocalCaseRunner: the agent's own JobRunner (worker threads, same WASI host and limits), in this
  *   process. It sees stdout and stderr both, whatever the exit code.
  * - AgentCaseRunner: an agent over HTTP. The build goes up as a scratch version (never the default:
- *   the default is the version of the manifest stored last) and is deleted afterwards, with the
+ *   it has no manifest of its own, so it is never complete) and is deleted afterwards, with the
  *   manifest too when the agent did not have the job before. It sees stdout on exit 0, else stderr.
  */
 import { randomBytes } from 'node:crypto';

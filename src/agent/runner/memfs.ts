@@ -403,11 +403,23 @@ export class MemFs {
   private reserve(file: FileNode, end: number): void {
     const grow = Math.max(0, end - file.size);
     if (grow > 0 && !this.budget(this.usedBytes + grow)) throw new FsError('ENOSPC', 'the job\'s memory limit');
-    if (file.borrowed || end > file.data.length) this.own(file, Math.max(end, file.borrowed ? end : Math.min(file.data.length * 2, end + (1 << 20))));
+    if (file.borrowed || end > file.data.length) this.own(file, file.borrowed ? end : this.capacityFor(end, grow));
     if (end > file.size) {
       file.data.fill(0, file.size, end);
       this.usedBytes += grow;
     }
+  }
+
+  /**
+   * Room for `end` bytes and some to spare, so that a file written chunk by chunk is copied a few
+   * times in all, not once per chunk (a 1 MiB step made a 256 MiB file cost ~30 s). The spare room
+   * is host memory too, so it is taken only while the tree would still fit the budget with it.
+   */
+  private capacityFor(end: number, grow: number): number {
+    for (const spare of [Math.max(end >> 1, 1 << 16), end >> 3]) {
+      if (spare > 0 && this.budget(this.usedBytes + grow + spare)) return end + spare;
+    }
+    return end;
   }
 
   private own(file: FileNode, capacity: number): void {

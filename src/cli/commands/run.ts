@@ -29,7 +29,7 @@ The job's argv[0] is NAME; its arguments follow, from --arg (repeatable) and eve
 manifest's [env] with each --env KEY=VALUE over it (never this shell's environment).
 
 Options:
-  --version V      run this stored version (default: the version of the manifest stored last)
+  --version V      run this stored version (default: the version published completely last)
   --arg A          an argument for the job (repeatable, in order)
   --env KEY=VALUE  an environment variable for the job (repeatable)
 ${CLIENT_OPTIONS_HELP}

@@ -6,6 +6,7 @@ import { ManifestDocuments } from '../documents/manifestDocuments';
 import { OutputDocuments } from '../documents/outputDocuments';
 import { UserFacingError } from '../errors';
 import { requireInput, type LiveRun } from '../run/liveRun';
+import { requireTrust } from '../trust';
 
 /**
  * Serval: Run Job Live on Active File. Runs the workspace's build of a job (its manifest.toml) on
@@ -13,6 +14,7 @@ import { requireInput, type LiveRun } from '../run/liveRun';
  * Serval: Stop Live Run. With `{ manifest: PATH }` (keybindings.json `args`, tests) it asks nothing.
  */
 export const runLiveOnActiveFile = (ctx: Ctx) => async (argument?: unknown): Promise<LiveRun | undefined> => {
+  requireTrust('Running a job live');
   const input = requireInput(vscode.window.activeTextEditor?.document, [OutputDocuments.SCHEME, ManifestDocuments.SCHEME, 'output']);
   const manifestPath = manifestArgument(argument) ?? (await pickWorkspaceManifest());
   if (!manifestPath) return undefined;

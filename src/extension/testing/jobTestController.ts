@@ -11,6 +11,7 @@ import { DEFAULT_JOB_LIMITS } from '../../agent/runner/types';
 import { caseFileOf, JobNotRunnable, LocalCaseRunner, runJobTests, TESTS_DIR, type CaseResult, type TestCase } from '../../jobtests';
 import { Config } from '../config';
 import type { Ctx } from '../ctx';
+import { trustError } from '../trust';
 import { failureMessages } from './testMessages';
 import { JobTestTree, type JobEntry } from './testTree';
 
@@ -111,6 +112,8 @@ export class JobTestController implements vscode.Disposable {
     const reports: CaseReport[] = [];
     const label = entry.job.jobName ?? entry.item.label;
     try {
+      // A case runs the workspace's .wasm: not in Restricted Mode, like Publish and Run (each case says why).
+      if (!vscode.workspace.isTrusted) throw new JobNotRunnable(trustError('Running job tests').message);
       await runJobTests(entry.job, this.localRunner(), {
         cases,
         signal,
