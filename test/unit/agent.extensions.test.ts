@@ -71,4 +71,24 @@ describe('extensions (HTTP)', function () {
     assert.equal(answer.status, 422);
     assert.match(answer.text, /extension birdfeeder is not available on this agent/);
   });
+
+  it("counts the extensions' memory with the job's against its memory limit", async () => {
+    await writeFile(path.join(dir, 'hoarder.wasm'), await buildWat('hoarder'));
+    const hoarding = await startTestAgent({ extensionsDir: dir, limits: { timeoutMs: 5_000, memoryBytes: 4 << 20, outputBytes: 1 << 16 } });
+    try {
+      const manifest = await request(hoarding.url, 'POST', '/v1/storage/manifests', { body: manifestText('hoard', '1.0.0', 'required_extensions = ["hoarder"]') });
+      assert.equal(manifest.status, 201, manifest.text);
+      const put = await request(hoarding.url, 'PUT', '/v1/storage/manifests/test.serval.hoard/executable/1.0.0', { body: await buildWat('hoard-job') });
+      assert.equal(put.status, 201, put.text);
+      const within = await request(hoarding.url, 'POST', '/v1/jobs/test.serval.hoard/run', { body: 's' });
+      assert.equal(within.headers['serval-exit-code'], '0', within.text);
+      assert.equal(within.text, 'held\n');
+      // 3 MiB each, under the 4 MiB limit alone, 6 MiB together: ended at the extension's next WASI call.
+      const past = await request(hoarding.url, 'POST', '/v1/jobs/test.serval.hoard/run', { body: 'b' });
+      assert.match(String(past.headers['serval-trap']), /memory limit: the job and its extensions hold 6 MiB together, more than the job's limit of 4 MiB/);
+      assert.doesNotMatch(past.text, /held/);
+    } finally {
+      await hoarding.stop();
+    }
+  });
 });

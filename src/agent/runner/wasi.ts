@@ -110,6 +110,13 @@ const encoder = new TextEncoder();
 export class WasiHost {
   readonly imports: WebAssembly.Imports;
   private readonly mem = new GuestMemory();
+  /**
+   * With extensions linked: every linear memory of the run (the job's and each extension's), which
+   * together stay within the job's memory limit, checked at each WASI call (each memory alone is
+   * capped at the limit by its maximum; their sum can only be seen from here).
+   */
+  private linkedMemories: WebAssembly.Memory[] = [];
+  private memoryLimitBytes = Number.POSITIVE_INFINITY;
   private readonly files: WasiFiles;
   private stdin: Uint8Array = EMPTY;
   private stdinOffset = 0;
@@ -148,14 +155,19 @@ export class WasiHost {
     try {
       this.reset(stdin, context);
       const linked = context.extensions ? this.instantiateExtensions(context.extensions) : undefined;
-      const instance = ahead ?? this.instantiate(module, memory, linked);
-      this.mem.attach((instance.exports.memory as WebAssembly.Memory | undefined) ?? memory);
+      let jobMemory = memory;
+      const instance = ahead ?? this.instantiate(module, memory, linked && { ...linked, [WASI_MODULE]: this.withMemory(() => jobMemory) });
+      jobMemory = (instance.exports.memory as WebAssembly.Memory | undefined) ?? memory;
+      this.mem.attach(jobMemory);
+      if (linked && jobMemory) this.linkedMemories.push(jobMemory);
+      this.checkLinkedMemories();
       (instance.exports._start as () => void)();
       return { kind: 'exited', exitCode: 0, outputLimited: false };
     } catch (error) {
       return endOf(error);
     } finally {
       this.mem.attach(undefined);
+      this.linkedMemories = [];
       this.stdin = EMPTY;
       this.files.reset(undefined);
     }
@@ -181,16 +193,37 @@ export class WasiHost {
       const wasi = this.withMemory(() => own);
       const instance = new WebAssembly.Instance(extension.module, { ...linked, [WASI_MODULE]: wasi });
       own = instance.exports.memory as WebAssembly.Memory | undefined;
+      if (own) this.linkedMemories.push(own);
       linked[extension.name] = instance.exports;
     }
     return linked;
   }
 
-  /** The WASI functions, switched to another module's memory for the length of each call. */
+  /** The bytes of every linear memory of the run: the job's, and its extensions' when it links any. */
+  private guestBytes(): number {
+    if (this.linkedMemories.length === 0) return this.mem.size;
+    return this.linkedMemories.reduce((sum, memory) => sum + memory.buffer.byteLength, 0);
+  }
+
+  /** Ends the job when it and its extensions hold more memory together than its limit. */
+  private checkLinkedMemories(): void {
+    const bytes = this.guestBytes();
+    if (this.linkedMemories.length > 0 && bytes > this.memoryLimitBytes) {
+      const mib = (n: number) => `${Math.ceil(n / (1 << 20))} MiB`;
+      throw new WebAssembly.RuntimeError(`memory limit: the job and its extensions hold ${mib(bytes)} together, more than the job's limit of ${mib(this.memoryLimitBytes)}`);
+    }
+  }
+
+  /**
+   * The WASI functions, switched to one module's memory for the length of each call, for a run with
+   * extensions (each module's calls read and write its own memory); each call first checks that
+   * the run's memories together fit the job's limit.
+   */
   private withMemory(memoryOf: () => WebAssembly.Memory | undefined): WebAssembly.ModuleImports {
     const wrapped: WebAssembly.ModuleImports = {};
     for (const [name, fn] of Object.entries(this.imports[WASI_MODULE]!)) {
       wrapped[name] = (...args: unknown[]) => {
+        this.checkLinkedMemories();
         const saved = this.mem.current;
         this.mem.attach(memoryOf());
         try {
@@ -209,7 +242,9 @@ export class WasiHost {
     this.args = context.args.map((a) => encoder.encode(a));
     this.env = context.env.map((e) => encoder.encode(e));
     this.startedAt = process.hrtime.bigint();
-    this.files.reset(context.files ? jobTree(context.files, context.memoryBytes, () => this.mem.size) : undefined);
+    this.memoryLimitBytes = context.memoryBytes ?? Number.POSITIVE_INFINITY;
+    this.linkedMemories = [];
+    this.files.reset(context.files ? jobTree(context.files, context.memoryBytes, () => this.guestBytes()) : undefined);
   }
 
   private readStdin(into: Uint8Array): number {
