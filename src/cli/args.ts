@@ -15,9 +15,15 @@ export const CLIENT_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies Options;
 
-export const CLIENT_OPTIONS_HELP = `  --agent URL   the agent (default: $SERVAL_NODE_URL, else ${DEFAULT_AGENT_URL})
-  --token T     the agent's token (default: $SERVAL_AGENT_TOKEN)
-  -h, --help    this help`;
+/** The help lines of CLIENT_OPTIONS, their descriptions starting at `column` (that of the command's other options). */
+export function clientOptionsHelp(column = 16, agentNote = ''): string {
+  const line = (option: string, text: string) => `  ${option.padEnd(column - 2)}${text}`;
+  return [
+    line('--agent URL', `the agent (default: $SERVAL_NODE_URL, else ${DEFAULT_AGENT_URL})${agentNote}`),
+    line('--token T', "the agent's token (default: $SERVAL_AGENT_TOKEN)"),
+    line('-h, --help', 'this help'),
+  ].join('\n');
+}
 
 export interface Parsed<O extends Options> {
   values: { [K in keyof O]?: O[K] extends { type: 'boolean' } ? boolean : O[K] extends { multiple: true } ? string[] : string };

@@ -1,4 +1,4 @@
-import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, clientFrom, parseCommandArgs } from '../args';
+import { CLIENT_OPTIONS, clientOptionsHelp, clientFrom, parseCommandArgs } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../exitCodes';
 import { writeFully } from '../io';
@@ -11,7 +11,7 @@ export const listCommand: Command = {
 Prints the fully-qualified name of every job stored on the agent, one a line, sorted.
 
 Options:
-${CLIENT_OPTIONS_HELP}`,
+${clientOptionsHelp()}`,
 
   async run(args, { io, signal }) {
     const { values } = parseCommandArgs('list', args, CLIENT_OPTIONS, 0);

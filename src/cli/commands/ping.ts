@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, clientFrom, parseCommandArgs } from '../args';
+import { CLIENT_OPTIONS, clientOptionsHelp, clientFrom, parseCommandArgs } from '../args';
 import type { Command } from '../command';
 import { UnauthorizedError } from '../../client/errors';
 import { CliError, tokenMessage } from '../errors';
@@ -15,7 +15,7 @@ Checks that an agent answers at the URL, and how fast, and that it accepts the t
 itself needs none: an agent started with a token answers it for anybody).
 
 Options:
-${CLIENT_OPTIONS_HELP}`,
+${clientOptionsHelp()}`,
 
   async run(args, { io, signal }) {
     const { values } = parseCommandArgs('ping', args, CLIENT_OPTIONS, 0);

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { RunResult } from '../../client/types';
-import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, clientFrom, parseCommandArgs, requiredJobName } from '../args';
+import { CLIENT_OPTIONS, clientOptionsHelp, clientFrom, parseCommandArgs, requiredJobName } from '../args';
 import type { Command } from '../command';
 import { UsageError } from '../errors';
 import { EXIT } from '../exitCodes';
@@ -32,7 +32,7 @@ Options:
   --version V      run this stored version (default: the version published completely last)
   --arg A          an argument for the job (repeatable, in order)
   --env KEY=VALUE  an environment variable for the job (repeatable)
-${CLIENT_OPTIONS_HELP}
+${clientOptionsHelp(19)}
 
 Examples:
   echo hello | serval run sh.serval.loudify        # HELLO

@@ -7,7 +7,7 @@ import { storedIntegrity } from '../../client/storedVersion';
 import { FilesFolderError, packFilesFolder } from '../../files/folder';
 import { checkManifest, fullyQualifiedName } from '../../manifest';
 import type { Manifest, Problem } from '../../manifest/types';
-import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, clientFrom, parseCommandArgs, requiredPositional } from '../args';
+import { CLIENT_OPTIONS, clientOptionsHelp, clientFrom, parseCommandArgs, requiredPositional } from '../args';
 import type { Command } from '../command';
 import { CliError } from '../errors';
 import { EXIT } from '../exitCodes';
@@ -28,7 +28,7 @@ pass --force. Storing the same bytes again is fine.
 
 Options:
   --force       replace a version that is stored with other bytes
-${CLIENT_OPTIONS_HELP}`,
+${clientOptionsHelp()}`,
 
   async run(args, { io, signal }) {
     const { values, positionals } = parseCommandArgs('store', args, STORE_OPTIONS, 1);

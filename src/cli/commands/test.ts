@@ -13,7 +13,7 @@ import {
   type CaseRunner,
   type JobTests,
 } from '../../jobtests';
-import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, clientFrom, integerOption, parseCommandArgs, type Parsed } from '../args';
+import { CLIENT_OPTIONS, clientOptionsHelp, clientFrom, integerOption, parseCommandArgs, type Parsed } from '../args';
 import type { Command } from '../command';
 import { CliError, UsageError } from '../errors';
 import { EXIT } from '../exitCodes';
@@ -56,8 +56,7 @@ Options:
   --job-output-bytes N  with --local: output limit of one case (default ${DEFAULT_JOB_LIMITS.outputBytes})
   --update              rewrite the expected files (.out, .err, .exit) from what the job did, and
                         print each file changed; asks nothing
-${CLIENT_OPTIONS_HELP}
-                        (on an agent the build runs as a scratch version, deleted afterwards)
+${clientOptionsHelp(24, ';\n                        the build runs there as a scratch version, deleted afterwards')}
 
 Examples:
   serval test --local                       # every job under the current folder

@@ -1,5 +1,5 @@
 import type { ExecutableInfo } from '../../client/types';
-import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, clientFrom, parseCommandArgs, requiredJobName } from '../args';
+import { CLIENT_OPTIONS, clientOptionsHelp, clientFrom, parseCommandArgs, requiredJobName } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../exitCodes';
 import { writeFully } from '../io';
@@ -13,7 +13,7 @@ Prints the stored versions of the job NAME (fully-qualified, e.g. sh.serval.loud
 version, size in bytes, when it was stored, and its integrity.
 
 Options:
-${CLIENT_OPTIONS_HELP}`,
+${clientOptionsHelp()}`,
 
   async run(args, { io, signal }) {
     const { values, positionals } = parseCommandArgs('versions', args, CLIENT_OPTIONS, 1);
