@@ -35,6 +35,9 @@ const JOB = 'sh.serval.loudify';
 const MiB = 1024 * 1024;
 
 async function main(): Promise<void> {
+  const chosen = process.argv.slice(2);
+  const unknown = chosen.filter((name) => !SECTIONS.some((section) => section.name === name));
+  if (unknown.length > 0) throw new Error(`no section named ${unknown.join(', ')}; the sections: ${SECTIONS.map((s) => s.name).join(', ')}`);
   const manifest = readFileSync(path.join(SAMPLE, 'manifest.toml'), 'utf8');
   const wasm = readFileSync(path.join(SAMPLE, 'loudify.wasm'));
   const storage = await mkdtemp(path.join(os.tmpdir(), 'serval-bench-'));
@@ -58,7 +61,6 @@ async function main(): Promise<void> {
     await context.agentClient.putExecutable(JOB, '1.0.0', wasm);
     await checkJobWorks(context);
     printHeader();
-    const chosen = process.argv.slice(2);
     for (const section of SECTIONS.filter((s) => chosen.length === 0 || chosen.includes(s.name))) {
       printSection(section.title, await section.run(context));
     }
