@@ -66,6 +66,13 @@ describe('a run gets arguments, environment and files (HTTP)', function () {
     assert.equal(answer.text, `argv[0]=${NAME}\nargv[1]=--no-files\nargv[2]=zwei Wörter & mehr\nargv[3]=\n`);
   });
 
+  it('reads + as a space and %2B as a plus sign, as form-encoded queries (URLSearchParams) send them', async () => {
+    const query = new URLSearchParams([['arg', '--no-files'], ['arg', 'the "second" arg'], ['arg', 'a+b'], ['env', 'B=escap " ing']]);
+    const answer = await run(query.toString());
+    assert.equal(answer.status, 200, answer.text);
+    assert.equal(answer.text, `argv[0]=${NAME}\nargv[1]=--no-files\nargv[2]=the "second" arg\nargv[3]=a+b\nenv B=escap " ing\n`);
+  });
+
   it("gives exactly the ?env= entries, in order, and never the agent's environment", async () => {
     const answer = await run(`arg=--no-files&env=${encodeURIComponent('B=2=two')}&env=A%3D1&env=EMPTY%3D`);
     assert.equal(answer.text, `argv[0]=${NAME}\nargv[1]=--no-files\nenv B=2=two\nenv A=1\nenv EMPTY=\n`);

@@ -23,7 +23,11 @@ export interface RunDefaults {
   env: Readonly<Record<string, string>>;
 }
 
-/** Reads every `arg` and `env` parameter of a query, in order, each percent-decoded as UTF-8. */
+/**
+ * Reads every `arg` and `env` parameter of a query, in order, each decoded as a form's query is
+ * (percent-encoded UTF-8, `+` a space): URLSearchParams and Python's urlencode send spaces
+ * that way, and every encoder sends a plus sign as `%2B`.
+ */
 export function runParameters(query: string | undefined): RunParameters {
   const args: string[] = [];
   const env: string[] = [];
@@ -50,7 +54,7 @@ export function runParameters(query: string | undefined): RunParameters {
 
 function decoded(key: string, raw: string): string {
   try {
-    const value = decodeURIComponent(raw);
+    const value = decodeURIComponent(raw.replace(/\+/g, ' '));
     if (value.includes('\0')) throw new HttpError(400, `?${key}= contains a NUL character, which no program can receive; leave it out`);
     return value;
   } catch (error) {
