@@ -30,4 +30,23 @@ describe('MemFs', () => {
     assert.ok(file.data.length <= limit, `capacity ${file.data.length} past the budget ${limit}`);
     assert.throws(() => fs.write(file, limit, chunk), (error: unknown) => error instanceof FsError && error.code === 'ENOSPC');
   });
+
+  it('near the limit takes the room left at once, not one copy of the whole file per small write', () => {
+    const limit = 8 << 20;
+    const fs = new MemFs((treeBytes) => treeBytes <= limit);
+    const file = fs.open(fs.root, 'f', { follow: false, create: true, exclusive: false, directory: false });
+    if (file.kind !== 'file') return assert.fail('not a file');
+    const chunk = new Uint8Array(4096);
+    let copies = 0;
+    let buffer = file.data;
+    let offset = 0;
+    for (; offset < limit; offset += chunk.length) {
+      fs.write(file, offset, chunk);
+      if (file.data !== buffer) copies++;
+      buffer = file.data;
+    }
+    assert.equal(file.size, limit);
+    assert.ok(copies <= 30, `${copies} copies of a file written in ${limit / chunk.length} chunks up to the limit`);
+    assert.throws(() => fs.write(file, offset, chunk), (error: unknown) => error instanceof FsError && error.code === 'ENOSPC');
+  });
 });

@@ -413,13 +413,22 @@ export class MemFs {
   /**
    * Room for `end` bytes and some to spare, so that a file written chunk by chunk is copied a few
    * times in all, not once per chunk (a 1 MiB step made a 256 MiB file cost ~30 s). The spare room
-   * is host memory too, so it is taken only while the tree would still fit the budget with it.
+   * is host memory too, so it is at most what the budget still allows: near the limit the file
+   * takes the rest of it at once, instead of being copied whole for every small write up to it.
    */
   private capacityFor(end: number, grow: number): number {
-    for (const spare of [Math.max(end >> 1, 1 << 16), end >> 3]) {
-      if (spare > 0 && this.budget(this.usedBytes + grow + spare)) return end + spare;
+    const wanted = Math.max(end >> 1, 1 << 16);
+    const fits = (spare: number) => this.budget(this.usedBytes + grow + spare);
+    if (fits(wanted)) return end + wanted;
+    // The budget is a yes/no question: find the most spare room it allows, to within a page.
+    let allowed = 0;
+    let refused = wanted;
+    while (refused - allowed > 4096) {
+      const middle = allowed + Math.floor((refused - allowed) / 2);
+      if (fits(middle)) allowed = middle;
+      else refused = middle;
     }
-    return end;
+    return end + allowed;
   }
 
   private own(file: FileNode, capacity: number): void {
