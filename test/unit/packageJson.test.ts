@@ -24,7 +24,7 @@ describe('package.json', () => {
   it('supports untrusted workspaces in part, says what needs trust, and runs in the workspace', () => {
     const untrusted = manifest.capabilities.untrustedWorkspaces;
     assert.equal(untrusted.supported, 'limited');
-    assert.match(untrusted.description, /Publishing, running jobs and starting the local agent need a trusted workspace/);
+    assert.match(untrusted.description, /Publishing, running jobs \(job tests and live runs too\) and starting the local agent need a trusted workspace/);
     assert.deepEqual(untrusted.restrictedConfigurations, ['serval.agent.url', 'serval.publish.preTask']);
     assert.equal(manifest.capabilities.virtualWorkspaces.supported, false);
     assert.ok(manifest.capabilities.virtualWorkspaces.description);
