@@ -14,7 +14,7 @@ import { randomFillSync } from 'node:crypto';
 import type { FsImage } from '../memfs';
 import type { OutputSink, WasiEnd } from '../wasi';
 import { ComponentFilesystem } from './filesystem';
-import { clampLength, InputStream, IoError, OutputStream, poll, Pollable, type ByteTarget } from './io';
+import { clampLength, InputStream, IoError, OutputStream, poll, Pollable, type ByteSource, type ByteTarget } from './io';
 
 /** What one run gets. */
 export interface ComponentRunContext {
@@ -52,9 +52,12 @@ export class ComponentHost {
   private context: ComponentRunContext = { stdin: EMPTY, args: [], env: [] };
   private stdinOffset = 0;
   private filesystem = new ComponentFilesystem(undefined);
-  private stdin!: InputStream;
-  private stdout!: OutputStream;
-  private stderr!: OutputStream;
+  private readonly stdinSource: ByteSource = { read: (max) => this.readStdin(max) };
+  private readonly stdoutTarget: ByteTarget;
+  private readonly stderrTarget: ByteTarget;
+  private stdin: InputStream;
+  private stdout: OutputStream;
+  private stderr: OutputStream;
 
   constructor(stdoutSink: OutputSink, stderrSink: OutputSink) {
     const sinkTarget = (sink: OutputSink): ByteTarget => ({
@@ -62,21 +65,30 @@ export class ComponentHost {
         if (sink.write(chunk) < chunk.length) throw new OutputLimitReached('output limit reached');
       },
     });
-    this.stdout = new OutputStream(sinkTarget(stdoutSink));
-    this.stderr = new OutputStream(sinkTarget(stderrSink));
-    this.stdin = new InputStream({ read: (max) => this.readStdin(max) });
+    this.stdoutTarget = sinkTarget(stdoutSink);
+    this.stderrTarget = sinkTarget(stderrSink);
+    this.stdin = new InputStream(this.stdinSource);
+    this.stdout = new OutputStream(this.stdoutTarget);
+    this.stderr = new OutputStream(this.stderrTarget);
     this.imports = this.interfaces();
   }
 
   /**
    * Resets per-run state; call before instantiating the component for the run. `guestBytes`: the
    * bytes of the job's memories now, which its files share the memory limit with.
+   *
+   * The streams are new objects every run: the glue marks each resource object it is handed with a
+   * symbol of its own instance, so streams kept from run to run would gain a property per run
+   * (without end) and carry marks of earlier runs' instances.
    */
   beginRun(context: ComponentRunContext, guestBytes: () => number = () => 0): void {
     this.context = context;
     this.stdinOffset = 0;
     const { files, memoryBytes } = context;
     this.filesystem = new ComponentFilesystem(files && { image: files, memoryLimitBytes: memoryBytes, guestBytes });
+    this.stdin = new InputStream(this.stdinSource);
+    this.stdout = new OutputStream(this.stdoutTarget);
+    this.stderr = new OutputStream(this.stderrTarget);
   }
 
   /** Drops the run's references (its input, files) once it ended. */
