@@ -47,8 +47,8 @@ export const component: BenchSection = {
       const rows: Row[] = [];
       for (const p of [50, 95]) {
         const at = (name: keyof typeof samples) => percentile(samples[name], p);
-        rows.push(goalRow(`HTTP p${p}: component / module`, at('httpComponent'), at('httpModule')));
-        rows.push(goalRow(`JobRunner p${p}: component / module`, at('runnerComponent'), at('runnerModule')));
+        rows.push(goalRow(`HTTP p${p}: component / module`, at('httpComponent'), at('httpModule'), HTTP_MISSED));
+        rows.push(goalRow(`JobRunner p${p}: component / module`, at('runnerComponent'), at('runnerModule'), RUNNER_MISSED));
       }
       rows.push({ what: 'upload of the component (checked, transpiled)', value: ms(uploadMs), meaning: 'once per content: later runs and restarts reuse it' });
       rows.push(await transpileRow(wasm));
@@ -59,12 +59,20 @@ export const component: BenchSection = {
   },
 };
 
-function goalRow(what: string, componentMs: number, moduleMs: number): Row {
+/** Why a ratio can miss the goal, said with the row (measured: see docs/agent-api.md, "What a job may be"). */
+const RUNNER_MISSED =
+  'the module is instantiated ahead, on a reused memory, so its job is little more than the hand-off; a component is ' +
+  'instantiated on the job\'s path (the preview1 adapter\'s start section runs guest code): 4 core instances, a fresh memory ' +
+  'and jco\'s glue (~0.3 ms), then ~0.1 ms of the glue\'s task bookkeeping around its ~10 host calls';
+const HTTP_MISSED = 'HTTP adds the same to both; what the component adds is the JobRunner row\'s difference';
+
+function goalRow(what: string, componentMs: number, moduleMs: number, whyMissed: string): Row {
   const value = componentMs / moduleMs;
+  const figures = `${ms(componentMs)} against ${ms(moduleMs)} (+${ms(componentMs - moduleMs)} a run)`;
   return {
     what,
     value: ratio(value),
-    meaning: `${ms(componentMs)} against ${ms(moduleMs)}; goal <= ${GOAL_RATIO}x: ${value <= GOAL_RATIO ? 'met' : `missed by ${ratio(value / GOAL_RATIO)}`}`,
+    meaning: `${figures}; goal <= ${GOAL_RATIO}x: ${value <= GOAL_RATIO ? 'met' : `missed by ${ratio(value / GOAL_RATIO)}: ${whyMissed}`}`,
     ok: value <= GOAL_RATIO,
   };
 }
