@@ -33,7 +33,9 @@ async function stdoutOf(runner: JobRunner, job: Parameters<JobRunner['run']>[0])
  */
 interface SlotInternals {
   worker: Worker;
-  setup: { stdout: SharedArrayBuffer };
+  /** Its two job lanes; the running job's is lanes[runningLane]. */
+  lanes: Array<{ stdout: SharedArrayBuffer }>;
+  runningLane: number;
   task?: unknown;
 }
 function slotsOf(runner: JobRunner): SlotInternals[] {
@@ -125,7 +127,7 @@ describe('JobRunner edges', function () {
       const outcome = runner.run(watJob('spin'));
       let slot: SlotInternals | undefined;
       await waitFor(() => {
-        slot = slotsOf(runner).find((candidate) => candidate.task && text(readSharedOutput(candidate.setup.stdout)) === 'spinning\n');
+        slot = slotsOf(runner).find((candidate) => candidate.task && text(readSharedOutput(candidate.lanes[candidate.runningLane]!.stdout)) === 'spinning\n');
         return slot !== undefined;
       }, 'the spin job to be running');
       return { outcome, slot: slot! };
@@ -212,5 +214,76 @@ describe('JobRunner edges', function () {
       const inputs = Array.from({ length: 20 }, (_, i) => noise(MiB, i + 100));
       await Promise.all(inputs.map((input, i) => roundTrip(runner, input, `input ${i}`)));
     });
+  });
+});
+
+describe('JobRunner: jobs handed ahead to a busy worker', () => {
+  const runners: JobRunner[] = [];
+  afterEach(async () => {
+    await Promise.all(runners.splice(0).map((runner) => runner.close()));
+  });
+
+  it('every job gets its own answer, with aborts, time limits and queue waits mixed in', async () => {
+    // A short limit: spin jobs end by it, and jobs queued behind them may give up waiting.
+    const runner = new JobRunner({ limits: { ...DEFAULT_JOB_LIMITS, timeoutMs: 400 }, workers: 2, maxQueuedJobs: 1000 });
+    runners.push(runner);
+    await stdoutOf(runner, watJob('uppercase', 'warm'));
+    const runs = Array.from({ length: 300 }, async (_, i) => {
+      if (i % 50 === 7) return runner.run(watJob('spin')).then((outcome) => ({ i, outcome, error: undefined }), (error: Error) => ({ i, outcome: undefined, error }));
+      const controller = new AbortController();
+      const cancellation = { cancelled: false, onCancel: undefined as ((reason: unknown) => void) | undefined };
+      const job = { ...watJob('uppercase', `job ${i}`, i % 11 === 3 ? controller.signal : undefined), cancellation };
+      const pending = runner.run(job);
+      // Some are aborted at once (still queued or handed ahead), some a moment later (maybe running).
+      if (i % 11 === 3) setImmediate(() => controller.abort(new Error(`abort ${i}`)));
+      if (i % 13 === 5) queueMicrotask(() => cancellation.onCancel?.(new Error(`cancel ${i}`)));
+      try {
+        return { i, outcome: await pending, error: undefined };
+      } catch (error) {
+        return { i, outcome: undefined, error: error as Error };
+      }
+    });
+    for (const { i, outcome, error } of await Promise.all(runs)) {
+      if (i % 50 === 7) {
+        assert.ok(outcome?.kind === 'timed-out' || error?.name === 'QueueTimeoutError', `spin job ${i}: ${outcome?.kind ?? error?.message}`);
+      } else if (error) {
+        const mine = (i % 11 === 3 && error.message === `abort ${i}`) || (i % 13 === 5 && error.message === `cancel ${i}`);
+        assert.ok(mine || error.name === 'QueueTimeoutError', `job ${i}: ${error.message}`);
+      } else {
+        assert.equal(outcome?.kind, 'exited', `job ${i}`);
+        assert.equal(text((outcome as Extract<JobOutcome, { kind: 'exited' }>).stdout), `JOB ${i}`, `job ${i} got its own output`);
+      }
+    }
+    assert.equal(runner.running, 0);
+    assert.equal(runner.queued, 0);
+    assert.equal(await stdoutOf(runner, watJob('uppercase', 'after')), 'AFTER');
+  });
+
+  it('a job waiting behind one that runs out of time runs on the fresh worker', async () => {
+    const runner = new JobRunner({ limits: { ...DEFAULT_JOB_LIMITS, timeoutMs: 500 }, workers: 1 });
+    runners.push(runner);
+    await stdoutOf(runner, watJob('uppercase', 'warm'));
+    const spin = runner.run(watJob('spin'));
+    await waitFor(() => runner.running === 1, 'the spin job to run');
+    const behind = stdoutOf(runner, watJob('uppercase', 'behind'));
+    assert.equal(runner.queued, 1, 'the second job waits');
+    assert.equal((await spin).kind, 'timed-out');
+    assert.equal(await behind, 'BEHIND');
+  });
+
+  it('a worker that frees up takes a job handed ahead to another still busy', async () => {
+    const runner = new JobRunner({ limits: { ...DEFAULT_JOB_LIMITS, timeoutMs: NO_TIME_LIMIT_MS }, workers: 2 });
+    runners.push(runner);
+    await Promise.all([stdoutOf(runner, watJob('uppercase', 'warm')), stdoutOf(runner, watJob('uppercase', 'warm'))]);
+    const controller = new AbortController();
+    const spin = runner.run(watJob('spin', '', controller.signal)).catch((error: Error) => error.message);
+    const sleep = runner.run(watJob('sleep'));
+    await waitFor(() => runner.running === 2, 'both jobs to run');
+    // Whichever worker it was handed to, it is answered once the sleeping one is done.
+    assert.equal(await stdoutOf(runner, watJob('uppercase', 'not stuck')), 'NOT STUCK');
+    assert.equal((await sleep).kind, 'exited');
+    assert.equal(runner.running, 1, 'the spin job still runs');
+    controller.abort(new Error('done'));
+    assert.equal(await spin, 'done');
   });
 });

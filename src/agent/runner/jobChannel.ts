@@ -4,6 +4,11 @@
  * worker, blocked in Atomics.wait, runs it, writes how it ended and wakes the pool back, which
  * learns of it through Atomics.waitAsync.
  *
+ * Each worker has two channels (its lanes, protocol.ts) and takes jobs from them in turn: while
+ * one job runs, the pool can put the next in the other lane, and the worker goes straight on to it
+ * instead of sleeping and being woken again. Such a job can be taken back until the worker starts
+ * it (CLAIM).
+ *
  * Why not a postMessage per job: each one structured-clones its message, wakes the other thread's
  * event loop and dispatches an event there; under load that hand-off was a sixth of the agent's
  * CPU. A futex wake-up and a few Int32 stores cost a fraction of it. Messages remain for what
@@ -34,7 +39,17 @@ const OUTPUT_LIMITED = 6;
 const TRAP_LENGTH = 7;
 /** Bytes of the run's context (argv, environment) before stdin in the buffer; travels with stdin. */
 const CONTEXT_LENGTH = 8;
+/**
+ * Who got a job handed over ahead (while the worker still ran another): the worker, which starts
+ * it (CLAIMED), or the pool, which took it back before it started (WITHDRAWN). Compare-and-swap
+ * from UNCLAIMED decides, so a job is never both run and given to someone else.
+ */
+const CLAIM = 9;
 const HEADER_BYTES = 48;
+
+const UNCLAIMED = 0;
+const CLAIMED = 1;
+const WITHDRAWN = 2;
 
 /** Who holds the channel: the pool (between jobs) or the worker (running one). */
 const IDLE = 0;
@@ -85,9 +100,28 @@ export class JobChannel {
     this.cells[STDIN_LENGTH] = shared ? stdin.byteLength : -1;
     this.cells[CONTEXT_LENGTH] = shared ? context.byteLength : 0;
     this.cells[HAS_MESSAGE] = hasMessage ? 1 : 0;
+    this.cells[CLAIM] = UNCLAIMED;
     // The store publishes the cells above to the worker (Atomics are sequentially consistent).
     Atomics.store(this.cells, STATE, RUNNING);
     Atomics.notify(this.cells, STATE);
+  }
+
+  /** No job in the channel: the worker gave the last one back (or none was handed over yet). */
+  isIdle(): boolean {
+    return Atomics.load(this.cells, STATE) === IDLE;
+  }
+
+  /**
+   * Takes back a job handed over ahead, if the worker has not started it: true means it never will
+   * (the worker skips it); false means it is running, or already ran.
+   */
+  withdraw(): boolean {
+    return Atomics.compareExchange(this.cells, CLAIM, UNCLAIMED, WITHDRAWN) === UNCLAIMED;
+  }
+
+  /** The worker has started the job in the channel (it claimed it). */
+  claimed(): boolean {
+    return Atomics.load(this.cells, CLAIM) === CLAIMED;
   }
 
   /** Calls `done` once the worker has ended the running job (or `release` was called). */
@@ -126,6 +160,9 @@ export class JobChannel {
   }
 }
 
+/** What nextJob answers for a job the pool took back before it started. */
+export const WITHDRAWN_JOB = 'withdrawn';
+
 /** A job as the worker sees it. */
 export interface ChannelJob {
   moduleId: number;
@@ -146,9 +183,16 @@ export class WorkerJobChannel {
     this.bytes = new Uint8Array(buffer);
   }
 
-  /** Blocks the thread until the pool hands over a job, or `timeoutMs` passes (then undefined). */
-  nextJob(timeoutMs: number): ChannelJob | undefined {
+  /**
+   * Blocks the thread until the pool hands over a job, or `timeoutMs` passes (then undefined).
+   * A job the pool took back before it started is given back at once: WITHDRAWN.
+   */
+  nextJob(timeoutMs: number): ChannelJob | typeof WITHDRAWN_JOB | undefined {
     if (Atomics.wait(this.cells, STATE, IDLE, timeoutMs) === 'timed-out') return undefined;
+    if (Atomics.compareExchange(this.cells, CLAIM, UNCLAIMED, CLAIMED) === WITHDRAWN) {
+      this.giveBack();
+      return WITHDRAWN_JOB;
+    }
     const stdinLength = this.cells[STDIN_LENGTH]!;
     const contextLength = this.cells[CONTEXT_LENGTH]!;
     const stdinAt = STDIN_OFFSET + contextLength;
@@ -171,6 +215,10 @@ export class WorkerJobChannel {
       const trap = end.trap.length > TRAP_CHARS ? `${end.trap.slice(0, TRAP_CHARS - 3)}...` : end.trap;
       this.cells[TRAP_LENGTH] = encoder.encodeInto(trap, this.bytes.subarray(STDIN_OFFSET - TRAP_BYTES, STDIN_OFFSET)).written;
     }
+    this.giveBack();
+  }
+
+  private giveBack(): void {
     Atomics.store(this.cells, STATE, IDLE);
     Atomics.notify(this.cells, STATE);
   }

@@ -6,10 +6,10 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { ComponentRunner } from './component/run';
-import { type ChannelJob, WorkerJobChannel } from './jobChannel';
+import { type ChannelJob, WITHDRAWN_JOB, WorkerJobChannel } from './jobChannel';
 import { type Executable, isComponent } from './jobKind';
 import { JobMemories, type MemoryShape } from './jobMemory';
-import { decodeRunContext, type JobMessage, type WorkerSetup } from './protocol';
+import { decodeRunContext, type JobMessage, type WorkerLane, type WorkerSetup } from './protocol';
 import { collectNow, LARGE_JOB_BYTES } from './releaseMemory';
 import { SharedOutputWriter } from './sharedOutput';
 import { type WasiEnd, WasiHost } from './wasi';
@@ -30,9 +30,10 @@ interface KeptModule {
 }
 
 const setup = workerData as WorkerSetup;
-const channel = new WorkerJobChannel(setup.channel);
-const stdout = new SharedOutputWriter(setup.stdout);
-const stderr = new SharedOutputWriter(setup.stderr);
+/** The lanes' channels and output buffers (see WorkerLane); the buffers change when the pool takes a grown one. */
+const lanes = setup.lanes.map((lane: WorkerLane) => ({ channel: new WorkerJobChannel(lane.channel), stdout: lane.stdout, stderr: lane.stderr }));
+const stdout = new SharedOutputWriter(lanes[0]!.stdout);
+const stderr = new SharedOutputWriter(lanes[0]!.stderr);
 const host = new WasiHost(stdout, stderr);
 const components = new ComponentRunner(stdout, stderr);
 const modules = new Map<number, KeptModule>();
@@ -43,6 +44,9 @@ if (!port) throw new Error('jobWorker.js runs only as a worker thread of the job
 /** A fresh, never-run instance of the module of the last job, for the next one. */
 let ahead: { moduleId: number; instance: WebAssembly.Instance } | undefined;
 
+/** The lane whose job comes next: the pool hands jobs over to the lanes in turn. */
+let laneIndex = 0;
+
 /**
  * Runs the jobs that come back to back, and yields to the event loop once when idle for
  * IDLE_WAIT_MS or busy for YIELD_EVERY_MS, then comes back. (A turn of the loop after every job
@@ -50,8 +54,14 @@ let ahead: { moduleId: number; instance: WebAssembly.Instance } | undefined;
  */
 function serve(): void {
   const yieldAt = performance.now() + YIELD_EVERY_MS;
-  for (let job = channel.nextJob(IDLE_WAIT_MS); job; job = channel.nextJob(IDLE_WAIT_MS)) {
-    channel.finish(run(job));
+  for (;;) {
+    const lane = lanes[laneIndex]!;
+    const job = lane.channel.nextJob(IDLE_WAIT_MS);
+    if (!job) break;
+    laneIndex ^= 1;
+    // Taken back by the pool before it started: the lane's turn is used, nothing runs.
+    if (job === WITHDRAWN_JOB) continue;
+    lane.channel.finish(run(job, lane));
     // Off the job's path (the pool already has the result): clean up after it, get the next one ready.
     recycleMemory(job.moduleId);
     instantiateAhead(job.moduleId);
@@ -66,10 +76,12 @@ function serve(): void {
 /** The running job's input is large (see releaseMemory.ts). */
 let largeInput = false;
 
-function run(job: ChannelJob): WasiEnd {
+function run(job: ChannelJob, lane: (typeof lanes)[number]): WasiEnd {
   // Posted before the wake-up, so it is already queued on the port.
   const message = job.hasMessage ? (receiveMessageOnPort(port!)?.message as JobMessage | undefined) : undefined;
-  if (message) keep(message);
+  if (message) keep(message, lane);
+  stdout.use(lane.stdout);
+  stderr.use(lane.stderr);
   largeInput = (message?.stdin?.byteLength ?? 0) >= LARGE_JOB_BYTES;
   const kept = modules.get(job.moduleId);
   const stdin = job.stdin ?? message?.stdin;
@@ -88,9 +100,9 @@ function recycleMemory(moduleId: number): void {
   if (shape) memories.recycle(moduleId, shape);
 }
 
-function keep(message: JobMessage): void {
-  if (message.outputs?.stdout) stdout.use(message.outputs.stdout);
-  if (message.outputs?.stderr) stderr.use(message.outputs.stderr);
+function keep(message: JobMessage, lane: (typeof lanes)[number]): void {
+  if (message.outputs?.stdout) lane.stdout = message.outputs.stdout;
+  if (message.outputs?.stderr) lane.stderr = message.outputs.stderr;
   for (const id of message.evict ?? []) {
     modules.delete(id);
     memories.forget(id);

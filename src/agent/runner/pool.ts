@@ -5,6 +5,9 @@
  *   compiled modules; concurrent first runs share one compile). A compiled Module is posted to a
  *   worker once and kept there, so the hot path posts nothing: the job goes through the worker's
  *   channel in shared memory (jobChannel.ts).
+ * - While a worker runs a job, the next queued one may be handed to it ahead (its second lane): it
+ *   starts when the first ends, without a wake-up. A free worker takes such a job back from a busy
+ *   one, so a long job never holds up the one behind it.
  * - The time limit and aborts terminate() the worker (the only way to stop a spinning guest) and
  *   a fresh worker takes its place; what the job printed is in shared memory and survives.
  * - A worker that dies ends only its own job.
@@ -20,7 +23,7 @@ import { type Executable, jobKindOf, type PreparedExecutable } from './jobKind';
 import type { MemoryShape } from './jobMemory';
 import { chooseExtensions, type LinkedExtension } from './extensions';
 import type { FsImage } from './memfs';
-import { encodeRunContext, type JobMessage, type WorkerSetup } from './protocol';
+import { encodeRunContext, type JobMessage, type WorkerLane, type WorkerSetup } from './protocol';
 import { collectSoon, LARGE_JOB_BYTES } from './releaseMemory';
 import { createSharedOutput, hasGrown, readSharedOutput, resetSharedOutput, takeSharedOutput } from './sharedOutput';
 import type { JobCancellation, JobLimits, JobOutcome, JobRequest } from './types';
@@ -100,18 +103,35 @@ interface Task {
   queueTimer?: NodeJS.Timeout;
 }
 
-/** One worker thread with its output buffers and what it has been told. */
+/** One of a worker's two job channels and the output buffers of its jobs (see WorkerLane). */
+interface Lane {
+  channel: JobChannel;
+  stdout: SharedArrayBuffer;
+  stderr: SharedArrayBuffer;
+  /** Output buffers that replace ones the pool took (see output), for this lane's next job. */
+  freshOutputs?: { stdout?: SharedArrayBuffer; stderr?: SharedArrayBuffer };
+  /** Called when the channel says its job ended; made once per lane. */
+  onEnded: () => void;
+}
+
+/** One worker thread with its lanes and what it has been told. */
 interface Slot {
   worker: Worker;
-  setup: WorkerSetup;
-  channel: JobChannel;
-  /** Called when the channel says the running job ended; made once per slot. */
-  onEnded: () => void;
-  /** Output buffers that replace ones the pool took (see output), for the worker's next job. */
-  freshOutputs?: { stdout?: SharedArrayBuffer; stderr?: SharedArrayBuffer };
+  lanes: [Lane, Lane];
+  /** The lane of the running job. */
+  runningLane: number;
+  /** The lane the worker takes its next job from: it uses them in turn. */
+  nextLane: number;
   /** Ids of the modules this worker holds, in LRU order (mirrors the worker's map). */
   modules: LruMap<number, number>;
+  /** The running job. */
   task?: Task;
+  /**
+   * A queued job already handed over, in the other lane, while `task` runs: the worker starts it
+   * as soon as `task` ends, without sleeping and being woken. It counts as queued (its wait is
+   * bounded the same way) until it starts; the pool can take it back until then.
+   */
+  ahead?: Task;
   /**
    * Checks the running job's time limit. Armed once and left armed across jobs (not set and
    * cleared per job): when it fires it times the job out, or re-arms for the time the current job
@@ -135,6 +155,8 @@ export class JobRunner {
   private readonly maxQueuedJobs: number;
   private readonly maxQueuedInputBytes: number;
   private queuedInputBytes = 0;
+  /** Queued jobs already handed over to a busy worker (Slot.ahead). */
+  private handedAhead = 0;
   private readonly compiled: LruMap<string, CompiledModule>;
   private readonly compiling = new Map<string, Promise<CompiledModule>>();
   private readonly contexts = new WeakMap<readonly string[], { env: readonly string[]; bytes: Uint8Array }>();
@@ -167,7 +189,7 @@ export class JobRunner {
 
   /** Jobs waiting in the queue for a free worker. */
   get queued(): number {
-    return this.queue.length;
+    return this.queue.length + this.handedAhead;
   }
 
   /**
@@ -176,7 +198,7 @@ export class JobRunner {
    */
   checkRoom(inputBytes: number): void {
     if (this.idle.length > 0) return;
-    if (this.queue.length >= this.maxQueuedJobs) throw new QueueFullError(this.retryAfterS(), 'jobs');
+    if (this.queued >= this.maxQueuedJobs) throw new QueueFullError(this.retryAfterS(), 'jobs');
     if (this.queuedInputBytes + inputBytes > this.maxQueuedInputBytes) throw new QueueFullError(this.retryAfterS(), 'input');
   }
 
@@ -249,6 +271,11 @@ export class JobRunner {
     for (const task of this.dequeueAll()) this.settle(task, () => task.reject(error));
     const stopping = [...this.slots].map((slot) => {
       if (slot.task) this.detach(slot, (task) => task.reject(error));
+      const ahead = this.takeAhead(slot);
+      if (ahead) {
+        this.unqueued(ahead);
+        this.settle(ahead, () => ahead.reject(error));
+      }
       return this.retire(slot);
     });
     this.idle.length = 0;
@@ -307,12 +334,17 @@ export class JobRunner {
         task.queueTimer = setTimeout(onWaitedTooLong, STARTING_RECHECK_MS);
         return;
       }
-      this.dequeue(task);
+      // A job handed ahead that its worker has started is no longer waiting.
+      if (!this.dequeue(task) && !this.withdrawAhead(task)) return;
       this.settle(task, () => task.reject(new QueueTimeoutError(performance.now() - queuedAt, this.retryAfterS())));
     };
     task.queueTimer = setTimeout(onWaitedTooLong, waitLimit);
     this.queue.push(task);
     this.queuedInputBytes += task.stdin.byteLength;
+    for (const busy of this.slots) {
+      if (this.queue.length === 0) break;
+      this.handAhead(busy);
+    }
   }
 
   /** Takes a waiting task off the queue (false if it was not there). */
@@ -328,6 +360,27 @@ export class JobRunner {
     const tasks = this.queue.splice(0);
     tasks.forEach((task) => this.unqueued(task));
     return tasks;
+  }
+
+  /** Takes back a job handed ahead that its worker has not started (false: not there, or started). */
+  private withdrawAhead(task: Task): boolean {
+    for (const slot of this.slots) {
+      if (slot.ahead !== task) continue;
+      if (!slot.lanes[slot.runningLane ^ 1].channel.withdraw()) return false;
+      this.takeAhead(slot);
+      this.unqueued(task);
+      return true;
+    }
+    return false;
+  }
+
+  /** The slot's job handed ahead, off the slot (still counted as queued, its timer running). */
+  private takeAhead(slot: Slot): Task | undefined {
+    const task = slot.ahead;
+    if (!task) return undefined;
+    slot.ahead = undefined;
+    this.handedAhead--;
+    return task;
   }
 
   private unqueued(task: Task): void {
@@ -351,24 +404,51 @@ export class JobRunner {
     return Math.max(1, Math.ceil(soonestMs / 1000));
   }
 
+  /** Starts `task` on a slot that runs nothing. */
   private dispatch(slot: Slot, task: Task): void {
+    const laneIndex = slot.nextLane;
+    const lane = slot.lanes[laneIndex];
+    slot.nextLane ^= 1;
+    slot.runningLane = laneIndex;
     slot.task = task;
     this.busy++;
-    resetSharedOutput(slot.setup.stdout);
-    resetSharedOutput(slot.setup.stderr);
-    const message = this.messageFor(slot, task);
+    resetSharedOutput(lane.stdout);
+    resetSharedOutput(lane.stderr);
+    const message = this.messageFor(slot, lane, task);
     if (message) slot.worker.postMessage(message, message.stdin && !(message.stdin.buffer instanceof SharedArrayBuffer) ? [message.stdin.buffer] : []);
     slot.worker.ref();
     task.startedAt = performance.now();
     if (!slot.timer) this.armDeadline(slot, this.limits.timeoutMs);
-    slot.channel.start(task.module.id, task.stdin, task.context, message !== undefined);
+    lane.channel.start(task.module.id, task.stdin, task.context, message !== undefined);
     const alone = task.callerIdle && this.busy === 1 && this.queue.length === 0;
-    if (alone && slot.channel.waitEnded(INLINE_WAIT_MS)) return this.onEnded(slot);
-    slot.channel.whenEnded(slot.onEnded);
+    if (alone && lane.channel.waitEnded(INLINE_WAIT_MS)) return this.onEnded(slot, laneIndex);
+    lane.channel.whenEnded(lane.onEnded);
+  }
+
+  /**
+   * Hands the first queued job over to a busy slot's other lane, so that its worker goes on to it
+   * without a wake-up. Only a job that needs no message (a module the worker has, input in the
+   * channel, no files or extensions): a job taken back is then simply skipped by the worker.
+   */
+  private handAhead(slot: Slot): void {
+    const task = this.queue[0];
+    if (!task || !slot.task || slot.ahead || slot.retired) return;
+    const lane = slot.lanes[slot.nextLane];
+    const needsMessage = !slot.modules.get(task.module.id) || lane.freshOutputs || !lane.channel.fits(task.stdin, task.context) || task.files || task.extensions;
+    // The lane's last job may be one taken back that the worker has not skipped yet.
+    if (needsMessage || !lane.channel.isIdle()) return;
+    this.queue.shift();
+    slot.ahead = task;
+    this.handedAhead++;
+    slot.nextLane ^= 1;
+    resetSharedOutput(lane.stdout);
+    resetSharedOutput(lane.stderr);
+    lane.channel.start(task.module.id, task.stdin, task.context, false);
+    lane.channel.whenEnded(lane.onEnded);
   }
 
   /** What the job needs beyond the channel: a module new to this worker, a large stdin; usually nothing. */
-  private messageFor(slot: Slot, task: Task): JobMessage | undefined {
+  private messageFor(slot: Slot, lane: Lane, task: Task): JobMessage | undefined {
     let message: JobMessage | undefined;
     if (!slot.modules.get(task.module.id)) {
       const { id, module, instantiateAhead, memory } = task.module;
@@ -376,11 +456,11 @@ export class JobRunner {
       const evicted = slot.modules.set(task.module.id, task.module.bytes);
       if (evicted.length > 0) message.evict = evicted;
     }
-    if (slot.freshOutputs) {
-      message = { ...message, outputs: slot.freshOutputs };
-      slot.freshOutputs = undefined;
+    if (lane.freshOutputs) {
+      message = { ...message, outputs: lane.freshOutputs };
+      lane.freshOutputs = undefined;
     }
-    if (!slot.channel.fits(task.stdin, task.context)) {
+    if (!lane.channel.fits(task.stdin, task.context)) {
       // Input in shared memory is posted as it is (the worker reads it in place); other input is
       // copied once and the copy transferred: posting the caller's view would clone its whole
       // backing buffer, and transferring it would detach the caller's bytes.
@@ -392,16 +472,48 @@ export class JobRunner {
     return message;
   }
 
-  /** A slot is free: give it the next queued job, or let it idle (without keeping the process alive). */
+  /**
+   * A slot is free: give it the next queued job (or one handed ahead to a busy worker that has not
+   * started it), or let it idle (without keeping the process alive).
+   */
   private release(slot: Slot): void {
-    const next = this.queue.shift();
+    const next = this.queue.shift() ?? this.stealAhead();
     if (next) {
       this.unqueued(next);
       this.dispatch(slot, next);
+      this.handAhead(slot);
     } else {
       slot.worker.unref();
       this.idle.push(slot);
     }
+  }
+
+  /** A job handed ahead to a worker still busy with another, taken back for a free one. */
+  private stealAhead(): Task | undefined {
+    for (const slot of this.slots) {
+      if (slot.ahead && slot.lanes[slot.runningLane ^ 1].channel.withdraw()) return this.takeAhead(slot);
+    }
+    return undefined;
+  }
+
+  /** A job already starts the worker on (its lane's end is noted) becomes the running one. */
+  private startAhead(slot: Slot): boolean {
+    const task = this.takeAhead(slot);
+    if (!task) return false;
+    this.unqueued(task);
+    slot.task = task;
+    slot.runningLane ^= 1;
+    this.busy++;
+    task.startedAt = performance.now();
+    // It may have ended already: its own callback came while it was not the running job.
+    if (slot.lanes[slot.runningLane].channel.isIdle()) this.onEnded(slot, slot.runningLane);
+    else this.handAhead(slot);
+    return true;
+  }
+
+  /** Takes note of a running job that has ended but whose callback has not run yet. */
+  private catchUp(slot: Slot): void {
+    if (slot.task && !slot.retired && slot.lanes[slot.runningLane].channel.isIdle()) this.onEnded(slot, slot.runningLane);
   }
 
   private armDeadline(slot: Slot, inMs: number): void {
@@ -411,6 +523,7 @@ export class JobRunner {
 
   private checkDeadline(slot: Slot): void {
     slot.timer = undefined;
+    this.catchUp(slot);
     const task = slot.task;
     if (!task || slot.retired) return;
     const leftMs = task.startedAt + this.limits.timeoutMs - performance.now();
@@ -435,11 +548,18 @@ export class JobRunner {
 
   // ---- how a job ends -----------------------------------------------------------------------
 
-  private onEnded(slot: Slot): void {
-    // An end that crosses a timeout or abort belongs to a job that has already ended.
-    if (slot.retired || !slot.task) return;
-    const result = slot.channel.end();
-    const { stdout, stderr } = this.outputOf(slot);
+  private onEnded(slot: Slot, laneIndex: number): void {
+    if (this.answerEnded(slot, laneIndex) && !this.startAhead(slot)) this.release(slot);
+  }
+
+  /** Answers the running job from its lane if it has ended there; true if it had. */
+  private answerEnded(slot: Slot, laneIndex: number): boolean {
+    const lane = slot.lanes[laneIndex];
+    // An end that crosses a timeout or abort belongs to a job that has already ended; one of a
+    // lane that is not the running job's, or still busy, is a callback that came late.
+    if (slot.retired || !slot.task || slot.runningLane !== laneIndex || !lane.channel.isIdle()) return false;
+    const result = lane.channel.end();
+    const { stdout, stderr } = this.outputOf(lane);
     if (slot.task.stdin.byteLength + stdout.byteLength + stderr.byteLength >= LARGE_JOB_BYTES) collectSoon();
     this.detach(slot, (task) => {
       const durationMs = performance.now() - task.startedAt;
@@ -449,11 +569,11 @@ export class JobRunner {
           : { kind: 'trapped', trap: result.trap, stdout, stderr, durationMs },
       );
     });
-    this.release(slot);
+    return true;
   }
 
   private timeOut(slot: Slot): void {
-    const { stdout, stderr } = this.outputOf(slot);
+    const { stdout, stderr } = this.outputOf(slot.lanes[slot.runningLane]);
     this.detach(slot, (task) => {
       const durationMs = performance.now() - task.startedAt;
       task.resolve({ kind: 'timed-out', limitMs: this.limits.timeoutMs, stdout, stderr, durationMs });
@@ -466,7 +586,13 @@ export class JobRunner {
       task.reject(reason);
       return;
     }
+    if (this.withdrawAhead(task)) {
+      this.settle(task, () => task.reject(reason));
+      return;
+    }
     for (const slot of this.slots) {
+      // A job handed ahead that its worker started: it is the running one once the one before is noted.
+      if (slot.ahead === task) this.catchUp(slot);
       if (slot.task !== task) continue;
       this.detach(slot, () => task.reject(reason));
       this.replace(slot);
@@ -482,7 +608,10 @@ export class JobRunner {
     if (idleIndex >= 0) this.idle.splice(idleIndex, 1);
     // An error before ready is the script's own (a terminate() gives none): replacing would repeat it.
     if (!slot.started && slot.lastError !== undefined) return this.failedToStart(slot, cause);
-    const { stdout, stderr } = this.outputOf(slot);
+    // A job that ended before the thread did is answered with its result (one handed ahead is
+    // queued again by replace: it may not have started).
+    this.answerEnded(slot, slot.runningLane);
+    const { stdout, stderr } = this.outputOf(slot.lanes[slot.runningLane]);
     this.detach(slot, (task) => {
       const durationMs = performance.now() - task.startedAt;
       task.resolve({ kind: 'trapped', trap: `the job's worker thread stopped unexpectedly (${cause})`, stdout, stderr, durationMs });
@@ -504,8 +633,8 @@ export class JobRunner {
     for (const task of this.dequeueAll()) this.settle(task, () => task.reject(error));
   }
 
-  private outputOf(slot: Slot): { stdout: Uint8Array; stderr: Uint8Array } {
-    return { stdout: this.output(slot, 'stdout'), stderr: this.output(slot, 'stderr') };
+  private outputOf(lane: Lane): { stdout: Uint8Array; stderr: Uint8Array } {
+    return { stdout: this.output(lane, 'stdout'), stderr: this.output(lane, 'stderr') };
   }
 
   /**
@@ -513,30 +642,34 @@ export class JobRunner {
    * is (no copy of a large output) and the worker gets a fresh small one with its next job, so
    * neither the copy nor the grown buffer stays around.
    */
-  private output(slot: Slot, stream: 'stdout' | 'stderr'): Uint8Array {
-    const buffer = slot.setup[stream];
+  private output(lane: Lane, stream: 'stdout' | 'stderr'): Uint8Array {
+    const buffer = lane[stream];
     if (!hasGrown(buffer)) return readSharedOutput(buffer);
     const fresh = createSharedOutput(this.limits.outputBytes);
-    slot.setup[stream] = fresh;
-    slot.freshOutputs = { ...slot.freshOutputs, [stream]: fresh };
+    lane[stream] = fresh;
+    lane.freshOutputs = { ...lane.freshOutputs, [stream]: fresh };
     return takeSharedOutput(buffer);
   }
 
   // ---- workers ------------------------------------------------------------------------------
 
   private spawn(): Slot {
-    const setup: WorkerSetup = {
+    const workerLane = (): WorkerLane => ({
       channel: createJobChannelBuffer(),
       stdout: createSharedOutput(this.limits.outputBytes),
       stderr: createSharedOutput(this.limits.outputBytes),
-      memoryBytes: this.limits.memoryBytes,
-    };
+    });
+    const setup: WorkerSetup = { lanes: [workerLane(), workerLane()], memoryBytes: this.limits.memoryBytes };
     const worker = new Worker(this.workerScript, { workerData: setup });
+    const lane = (index: number): Lane => {
+      const { channel, stdout, stderr } = setup.lanes[index]!;
+      return { channel: new JobChannel(channel), stdout, stderr, onEnded: () => this.onEnded(slot, index) };
+    };
     const slot: Slot = {
       worker,
-      setup,
-      channel: new JobChannel(setup.channel),
-      onEnded: () => this.onEnded(slot),
+      lanes: [lane(0), lane(1)],
+      runningLane: 0,
+      nextLane: 0,
       modules: new LruMap(this.moduleCapacity, this.moduleCacheBytes, (bytes) => bytes),
       retired: false,
       started: false,
@@ -553,8 +686,14 @@ export class JobRunner {
     return slot;
   }
 
-  /** Terminates the slot's worker (in the background) and starts a fresh one in its place. */
+  /**
+   * Terminates the slot's worker (in the background) and starts a fresh one in its place. A job
+   * handed ahead to it goes back to the front of the queue: it had not started (or it is run
+   * afresh: what it did was the terminated thread's).
+   */
   private replace(slot: Slot): void {
+    const ahead = this.takeAhead(slot);
+    if (ahead) this.queue.unshift(ahead);
     void this.retire(slot);
     if (!this.closed) this.spawn();
   }
@@ -564,7 +703,7 @@ export class JobRunner {
     clearTimeout(slot.timer);
     this.slots.delete(slot);
     await slot.worker.terminate();
-    slot.channel.release();
+    for (const lane of slot.lanes) lane.channel.release();
   }
 
   private throwIfClosed(): void {

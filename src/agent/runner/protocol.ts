@@ -7,12 +7,21 @@ import type { MemoryShape } from './jobMemory';
 import type { LinkedExtension } from './extensions';
 import type { FsImage } from './memfs';
 
-/** Given to each worker once, as workerData. */
-export interface WorkerSetup {
+/**
+ * One of a worker's two job channels with the output buffers of its jobs. The worker takes jobs
+ * from its lanes in turn, so the pool can hand over the next job while one runs: the worker starts
+ * it without sleeping and being woken in between.
+ */
+export interface WorkerLane {
   /** The job channel: see jobChannel.ts. */
   channel: SharedArrayBuffer;
   stdout: SharedArrayBuffer;
   stderr: SharedArrayBuffer;
+}
+
+/** Given to each worker once, as workerData. */
+export interface WorkerSetup {
+  lanes: [WorkerLane, WorkerLane];
   /** The job's memory limit: linear memory and its files share it. */
   memoryBytes: number;
 }
@@ -26,7 +35,7 @@ export interface JobMessage {
   module?: { id: number; module: Executable; instantiateAhead: boolean; memory?: MemoryShape };
   /** Module ids this worker should forget (its share of the pool's LRU bookkeeping). */
   evict?: number[];
-  /** Output buffers to write to from this job on: the pool took the last ones, which a job grew. */
+  /** Output buffers of this job's lane from this job on: the pool took the last ones, which a job grew. */
   outputs?: { stdout?: SharedArrayBuffer; stderr?: SharedArrayBuffer };
   /** stdin (with the run's context) larger than the shared buffer holds. */
   stdin?: Uint8Array;
