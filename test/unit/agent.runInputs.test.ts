@@ -148,6 +148,17 @@ describe('a run gets arguments, environment and files (HTTP)', function () {
       assert.match((await run('', '3.1.0')).text, /read hello\.txt: hello files/);
     });
 
+    it("takes the archive as curl sends it by default (no type, or form-urlencoded), and refuses a type that says it is something else (415)", async () => {
+      await store('3.1.1');
+      for (const type of ['application/x-www-form-urlencoded', 'application/octet-stream', 'application/x-gzip']) {
+        const body = type === 'application/x-gzip' ? gzipSync(archive) : archive;
+        assert.equal((await putFiles('3.1.1', body, type)).status, 201, type);
+      }
+      const json = await putFiles('3.1.1', archive, 'application/json');
+      assert.equal(json.status, 415);
+      assert.match(json.text, /Content-Type: application\/x-tar/);
+    });
+
     it('deletes the files with their version', async () => {
       await store('3.2.0');
       assert.equal((await putFiles('3.2.0', archive)).status, 201);

@@ -52,8 +52,14 @@ export async function getFiles(agent: AgentContext, { res, head, name, version }
 }
 
 /** A tar, or a tar that says it is gzip; anything else is surely not a files archive. */
+/**
+ * Besides the two archive types: none, octet-stream, x-gzip, and what `curl --data-binary` sends
+ * unless told otherwise (form-urlencoded). The bytes decide anyway: the archive is read in full.
+ */
+const ACCEPTED_TYPES = new Set([FILES_CONTENT_TYPE, GZIP_CONTENT_TYPE, 'application/x-gzip', 'application/octet-stream', 'application/x-www-form-urlencoded']);
+
 function checkContentType(header: string | undefined): void {
   const type = header?.split(';')[0]?.trim().toLowerCase();
-  if (type === undefined || type === FILES_CONTENT_TYPE || type === GZIP_CONTENT_TYPE || type === 'application/octet-stream') return;
+  if (type === undefined || type === '' || ACCEPTED_TYPES.has(type)) return;
   throw new HttpError(415, `a files archive is sent as Content-Type: ${FILES_CONTENT_TYPE} (optionally gzip-compressed), not ${type}`);
 }
