@@ -61,10 +61,10 @@ export const component: BenchSection = {
 
 /** Why a ratio can miss the goal, said with the row (measured: see docs/agent-api.md, "What a job may be"). */
 const RUNNER_MISSED =
-  'the module is instantiated ahead, on a reused memory, so its job is little more than the hand-off; a component is ' +
-  'instantiated on the job\'s path (the preview1 adapter\'s start section runs guest code): 4 core instances, a fresh memory ' +
-  'and jco\'s glue (~0.3 ms), then ~0.1 ms of the glue\'s task bookkeeping around its ~10 host calls; the rest, and the p95, ' +
-  'are the garbage collections that those per-run objects and memories bring';
+  'the module is instantiated ahead on a reused memory, so its job is little more than the hand-off; the component is ' +
+  'instantiated ahead too, but back to back the next job comes before that is done (~0.3 ms: 4 core instances, a fresh ' +
+  'memory, jco\'s glue), and its run adds ~0.1 ms of the glue\'s task bookkeeping around its ~10 host calls; the rest, ' +
+  'and the p95, are the garbage collections that those per-run objects and memories bring';
 const HTTP_MISSED = 'HTTP adds the same to both; what the component adds is the JobRunner row\'s difference';
 
 function goalRow(what: string, componentMs: number, moduleMs: number, whyMissed: string): Row {

@@ -8,6 +8,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { loadGlue } from '../../src/agent/runner/component/glue';
+import { prepareComponent } from '../../src/agent/runner/component/prepare';
+import { ComponentRunner } from '../../src/agent/runner/component/run';
+import { MemorySink } from '../../src/agent/runner/wasi';
 import { hoistRuntime } from '../../src/agent/runner/component/glueRuntime';
 import { transpileComponent } from '../../src/agent/runner/component/transpile';
 import { JobRunner } from '../../src/agent/runner/pool';
@@ -63,6 +66,30 @@ describe('component runs leave nothing for the next run', function () {
     assert.ok(module.kind === 'exited' && component.kind === 'exited');
     assert.equal(module.exitCode, 3);
     assert.equal(component.exitCode, 1);
+  });
+});
+
+describe('a component instantiated ahead of its next run', () => {
+  it('gives that run a fresh instance, however the run before it ended', async function () {
+    this.timeout(60_000);
+    const prepared = await prepareComponent(await transpileComponent(await componentFixture('secret')), LIMITS.memoryBytes);
+    assert.ok(prepared.ok);
+    const stdout = new MemorySink(LIMITS.outputBytes);
+    const runner = new ComponentRunner(stdout, new MemorySink());
+    const run = (stdin: string) => {
+      const end = runner.run(prepared.executable, { stdin: new TextEncoder().encode(stdin), args: ['secret'], env: [] });
+      return { end, stdout: text(stdout.take()) };
+    };
+    let madeAhead = 0;
+    // A loaded machine can make an instantiation slow enough not to be done ahead: a few rounds.
+    for (let round = 0; round < 8; round++) {
+      const write = 'wxtf'[round % 4]!;
+      assert.equal(run(write).stdout.slice(0, CLEAN.length), CLEAN, `round ${round}: ${write}`);
+      if (runner.instantiateAhead(prepared.executable)) madeAhead++;
+      const read = run('r');
+      assert.deepEqual(read, { end: { kind: 'exited', exitCode: 0, outputLimited: false }, stdout: CLEAN }, `round ${round}, after ${write}`);
+    }
+    assert.ok(madeAhead > 0, 'the C component (its adapter\'s start code calls no host function) is instantiated ahead');
   });
 });
 

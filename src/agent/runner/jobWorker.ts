@@ -104,6 +104,8 @@ function keep(message: JobMessage, lane: (typeof lanes)[number]): void {
   if (message.outputs?.stdout) lane.stdout = message.outputs.stdout;
   if (message.outputs?.stderr) lane.stderr = message.outputs.stderr;
   for (const id of message.evict ?? []) {
+    const evicted = modules.get(id)?.module;
+    if (evicted && isComponent(evicted)) components.forget(evicted);
     modules.delete(id);
     memories.forget(id);
     if (ahead?.moduleId === id) ahead = undefined;
@@ -122,7 +124,12 @@ function keep(message: JobMessage, lane: (typeof lanes)[number]): void {
  */
 function instantiateAhead(moduleId: number): void {
   const kept = modules.get(moduleId);
-  if (!kept?.instantiateAhead || isComponent(kept.module)) return;
+  // A component's instantiation runs its adapter's start code: the component runner judges it (run.ts).
+  if (kept && isComponent(kept.module)) {
+    components.instantiateAhead(kept.module);
+    return;
+  }
+  if (!kept?.instantiateAhead) return;
   try {
     const memory = kept.memory && memories.take(moduleId, kept.memory);
     ahead = { moduleId, instance: host.instantiate(kept.module, memory) };
