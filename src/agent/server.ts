@@ -120,7 +120,7 @@ export function createAgentServer(agent: AgentContext, guards: ServerGuards): Se
       req,
       res,
       head: chosen.head,
-      name: match.rawName === undefined ? '' : checkedParam(match.rawName, 'name', checkFullyQualifiedName),
+      name: match.rawName === undefined ? '' : checkedName(match.rawName),
       version: checkedVersion(match.rawVersion, query === undefined || !match.route.versionQuery ? undefined : versionParam(query)),
       alone,
     };
@@ -294,6 +294,19 @@ export function versionParam(query: string): string | undefined {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Names in paths that passed their check, so a hot job's name is not checked again on every run. */
+const acceptedNames = new Map<string, string>();
+const ACCEPTED_NAMES_KEPT = 1024;
+
+function checkedName(raw: string): string {
+  const kept = acceptedNames.get(raw);
+  if (kept !== undefined) return kept;
+  const name = checkedParam(raw, 'name', checkFullyQualifiedName);
+  if (acceptedNames.size >= ACCEPTED_NAMES_KEPT) acceptedNames.clear();
+  acceptedNames.set(raw, name);
+  return name;
 }
 
 function checkedParam(raw: string, what: string, check: (value: string) => string | undefined): string {
