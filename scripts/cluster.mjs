@@ -14,6 +14,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import haproxy from './haproxyConfig.cjs';
+
+const { haproxyConfig } = haproxy;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values, positionals } = parseArgs({
@@ -104,30 +107,15 @@ async function startAgent(index, cli, storage, env) {
 
 async function startBalancer(agentUrls) {
   const port = Number(values.port);
-  const servers = agentUrls.map((url, i) => `    server agent${i + 1} ${new URL(url).host} check inter 500 fall 2 rise 1`).join('\n');
-  const config = `global
-    pidfile ${path.join(dir, 'haproxy.pid')}
-    log stderr format raw local0 notice
-
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 60s
-    timeout server 60s
-    # A request an agent dropped (it died mid-way) is sent to another one.
-    retries 2
-    option redispatch
-
-frontend serval
-    bind 127.0.0.1:${port}
-    default_backend agents
-
-backend agents
-    balance roundrobin
-    option httpchk GET /monitor/ping
-    http-check expect status 200
-${servers}
-`;
+  const config = haproxyConfig({
+    port,
+    agentUrls,
+    pidFile: path.join(dir, 'haproxy.pid'),
+    checkEveryMs: 500,
+    failAfter: 2,
+    timeouts: { connect: '2s', client: '60s', server: '60s' },
+    logToStderr: true,
+  });
   const configFile = path.join(dir, 'haproxy.cfg');
   writeFileSync(configFile, config);
   const check = spawnSync('haproxy', ['-c', '-q', '-f', configFile], { encoding: 'utf8' });

@@ -11,8 +11,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { request } from './agent';
+import { customSection } from './wasmBytes';
 
 const CLI = path.resolve(__dirname, '../../src/cli/main.js');
+/** scripts/haproxyConfig.cjs, shared with `npm run demo:cluster` (from out/test/helpers to the repository). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { haproxyConfig } = require(path.resolve(__dirname, '../../../scripts/haproxyConfig.cjs')) as {
+  haproxyConfig(options: { port: number; agentUrls: string[]; pidFile: string; checkEveryMs: number; failAfter: number; timeouts: { connect: string; client: string; server: string } }): string;
+};
 
 export interface AgentProcess {
   url: string;
@@ -72,28 +78,9 @@ export async function startBalancer(agentUrls: string[]): Promise<Balancer> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'serval-haproxy-'));
   const port = await freePort();
   const pidFile = path.join(dir, 'haproxy.pid');
-  const servers = agentUrls.map((url, i) => `    server agent${i + 1} ${new URL(url).host} check inter 200 fall 1 rise 1`).join('\n');
-  await fs.writeFile(
-    path.join(dir, 'haproxy.cfg'),
-    `global
-    pidfile ${pidFile}
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 30s
-    timeout server 30s
-    retries 2
-    option redispatch
-frontend serval
-    bind 127.0.0.1:${port}
-    default_backend agents
-backend agents
-    balance roundrobin
-    option httpchk GET /monitor/ping
-    http-check expect status 200
-${servers}
-`,
-  );
+  // Checked often and dropped at the first failed check: the tests kill agents and want haproxy to notice at once.
+  const config = haproxyConfig({ port, agentUrls, pidFile, checkEveryMs: 200, failAfter: 1, timeouts: { connect: '1s', client: '30s', server: '30s' } });
+  await fs.writeFile(path.join(dir, 'haproxy.cfg'), config);
   const started = spawnSync('haproxy', ['-D', '-f', path.join(dir, 'haproxy.cfg'), '-p', pidFile], { encoding: 'utf8' });
   if (started.status !== 0) throw new Error(`haproxy did not start: ${started.stderr}`);
   const pid = Number((await fs.readFile(pidFile, 'utf8')).trim());
@@ -143,18 +130,6 @@ async function freePort(): Promise<number> {
 
 /** `wasm` with a custom section of `padding` bytes: a valid module of any size, running as before. */
 export function paddedWasm(wasm: Uint8Array, padding: number): Buffer {
-  const name = Buffer.from('serval-padding');
-  const payload = Buffer.concat([leb128(name.length), name, Buffer.alloc(padding, 0x5a)]);
-  return Buffer.concat([Buffer.from(wasm), Buffer.from([0]), leb128(payload.length), payload]);
+  return Buffer.concat([Buffer.from(wasm), customSection('serval-padding', Buffer.alloc(padding, 0x5a))]);
 }
 
-function leb128(value: number): Buffer {
-  const bytes: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value = Math.floor(value / 128);
-    if (value > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (value > 0);
-  return Buffer.from(bytes);
-}
