@@ -14,6 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { encodeUleb } from '../src/wasm/memoryCap';
 import { percentile } from './measure';
 import { type BenchContext, type BenchSection, ms, type Row } from './report';
 import { spawnServer, stop } from './servers';
@@ -122,28 +123,17 @@ function spinModule(): Uint8Array {
 function manyFunctionsModule(bytes: number): Uint8Array {
   const body = Buffer.concat([Buffer.from([0x00]), Buffer.alloc(300, Buffer.from([0x41, 0x00, 0x1a])), Buffer.from([0x0b])]);
   const count = Math.floor(bytes / (body.length + 3));
-  const sized = Buffer.concat([leb(body.length), body]);
-  const section = (id: number, content: Buffer): Buffer => Buffer.concat([Buffer.from([id]), leb(content.length), content]);
+  const sized = Buffer.concat([uleb(body.length), body]);
+  const section = (id: number, content: Buffer): Buffer => Buffer.concat([Buffer.from([id]), uleb(content.length), content]);
   const exports = Buffer.concat([Buffer.from([0x02, 0x06]), Buffer.from('memory'), Buffer.from([0x02, 0x00, 0x06]), Buffer.from('_start'), Buffer.from([0x00, 0x00])]);
   return Buffer.concat([
     Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]),
     section(1, Buffer.from([0x01, 0x60, 0x00, 0x00])),
-    section(3, Buffer.concat([leb(count), Buffer.alloc(count, 0)])),
+    section(3, Buffer.concat([uleb(count), Buffer.alloc(count, 0)])),
     section(5, Buffer.from([0x01, 0x00, 0x01])),
     section(7, exports),
-    section(10, Buffer.concat([leb(count), ...Array.from({ length: count }, () => sized)])),
+    section(10, Buffer.concat([uleb(count), ...Array.from({ length: count }, () => sized)])),
   ]);
-}
-
-function leb(value: number): Buffer {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value = Math.floor(value / 128);
-    if (value > 0) byte |= 0x80;
-    out.push(byte);
-  } while (value > 0);
-  return Buffer.from(out);
 }
 
 /** A manifest followed by unknown keys up to `bytes`: the per-key warnings and did-you-mean were the cost. */
@@ -157,3 +147,5 @@ function unknownKeysManifest(head: string, bytes: number): string {
   }
   return lines.join('');
 }
+
+const uleb = (value: number): Buffer => Buffer.from(encodeUleb(value));

@@ -9,6 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
+import { customSection } from './wasmBytes';
+
 const run = promisify(execFile);
 
 export interface Ext4Volume {
@@ -48,19 +50,6 @@ export async function mountExt4(sizeMb: number, inodes?: number): Promise<Ext4Vo
 /** A valid WebAssembly module of about `size` bytes: `base` plus a custom section of filler. */
 export function paddedModule(base: Uint8Array, size: number, fill: number): Buffer {
   const payload = Math.max(0, size - base.byteLength - 8);
-  const name = Buffer.from('p');
-  const body = Buffer.concat([Buffer.from([name.byteLength]), name, Buffer.alloc(payload, fill)]);
-  return Buffer.concat([Buffer.from(base), Buffer.from([0]), leb128(body.byteLength), body]);
+  return Buffer.concat([Buffer.from(base), customSection('p', Buffer.alloc(payload, fill))]);
 }
 
-function leb128(value: number): Buffer {
-  const bytes: number[] = [];
-  let rest = value;
-  do {
-    let byte = rest & 0x7f;
-    rest >>>= 7;
-    if (rest !== 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (rest !== 0);
-  return Buffer.from(bytes);
-}

@@ -9,24 +9,8 @@ import * as path from 'node:path';
 
 import { UploadChecks } from '../../src/agent/checks/uploadChecks';
 import { paddedModule } from '../helpers/ext4';
+import { customSection } from '../helpers/wasmBytes';
 import { buildWat } from '../helpers/wat';
-
-/** A custom section: id 0, size, then the name as a vector and the payload. */
-function customSection(name: Uint8Array, payload: Uint8Array): Buffer {
-  const content = Buffer.concat([Buffer.from([name.byteLength]), name, payload]);
-  return Buffer.concat([Buffer.from([0]), uleb(content.byteLength), content]);
-}
-
-function uleb(value: number): Buffer {
-  const bytes: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (value !== 0);
-  return Buffer.from(bytes);
-}
 
 describe('upload checks from a staged file (check worker)', function () {
   this.timeout(30_000);
