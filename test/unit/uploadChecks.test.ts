@@ -60,3 +60,42 @@ describe('upload checks from a staged file (check worker)', function () {
     assert.deepEqual(await verdictOf(hello), { ok: true });
   });
 });
+
+describe('upload checks when the check worker goes away', function () {
+  this.timeout(20_000);
+  let dir: string;
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'serval-checks-'));
+  });
+  after(() => fs.rm(dir, { recursive: true, force: true }));
+
+  /** A stand-in check worker: `behaviour` runs on each request it gets. */
+  async function workerThat(name: string, behaviour: string): Promise<string> {
+    const file = path.join(dir, `${name}.js`);
+    await fs.writeFile(file, `require('node:worker_threads').parentPort.on('message', () => { ${behaviour} });\n`);
+    return file;
+  }
+  const manifest = Buffer.from('name = "n"\nnamespace = "t"\nversion = "1"\nbinary = "n.wasm"\ndescription = "d"\nargs = ["--fast"]\n\n[env]\nMODE = "x"\n');
+
+  it("refuses the uploads it was checking when it dies, and still gives a stored manifest's run defaults", async () => {
+    const checks = new UploadChecks(() => undefined, await workerThat('dies', 'process.exit(3)'));
+    try {
+      const [upload, defaults] = await Promise.all([checks.manifest(manifest), checks.runDefaults(manifest)]);
+      assert.equal(upload.ok, false);
+      assert.match(upload.ok ? '' : upload.message, /check thread stopped \(exit code 3\); store it again/);
+      assert.deepEqual(defaults, { args: ['--fast'], env: { MODE: 'x' }, requiredExtensions: [] });
+    } finally {
+      await checks.close();
+    }
+  });
+
+  it('settles the checks still pending when it is closed, instead of leaving the uploads waiting', async () => {
+    const checks = new UploadChecks(() => undefined, await workerThat('silent', '/* never answers */'));
+    const upload = checks.manifest(manifest);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await checks.close();
+    const verdict = await upload;
+    assert.equal(verdict.ok, false);
+    assert.match(verdict.ok ? '' : verdict.message, /stopped before it checked this upload/);
+  });
+});

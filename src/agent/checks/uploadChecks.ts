@@ -15,7 +15,7 @@ import { type CheckAnswer, type CheckRequest, type CheckVerdict, type ManifestVe
 const WORKER_SCRIPT = path.join(__dirname, 'checkWorker.js');
 
 interface Pending {
-  kind: CheckRequest['kind'];
+  request: CheckRequest;
   resolve(verdict: CheckVerdict): void;
 }
 
@@ -47,9 +47,11 @@ export class UploadChecks {
     return this.check({ id: this.nextId++, kind: 'run-defaults', bytes }) as Promise<RunDefaultsVerdict>;
   }
 
+  /** Stops the worker; checks still pending are settled (uploads refused), never left hanging. */
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
+    this.settlePending('the agent stopped before it checked this upload; store it again');
     await worker?.terminate();
   }
 
@@ -57,7 +59,7 @@ export class UploadChecks {
     if (this.inPlace) return Promise.resolve(verdictOf(request));
     const worker = this.started();
     return new Promise((resolve) => {
-      this.pending.set(request.id, { kind: request.kind, resolve });
+      this.pending.set(request.id, { request, resolve });
       worker.ref();
       // Bytes are copied over (the caller may still need them); a staged upload goes as its file's path.
       worker.postMessage(request);
@@ -80,14 +82,22 @@ export class UploadChecks {
     return worker;
   }
 
-  /** The worker died (out of memory on a hostile module, say): its checks run in place, later ones in a new worker. */
+  /** The worker died (out of memory on a hostile module, say): its uploads are refused, later checks go to a new worker. */
   private lost(worker: Worker, cause: string): void {
     if (this.worker !== worker) return;
     this.worker = undefined;
     if (this.pending.size === 0) return;
     this.log('warn', 'the check worker stopped while checking uploads; they were refused', { cause });
-    const message = `the agent could not check this upload: its check thread stopped (${cause}); store it again`;
-    for (const { resolve, kind } of this.pending.values()) resolve(kind === 'run-defaults' ? undefined : { ok: false, message });
+    this.settlePending(`the agent could not check this upload: its check thread stopped (${cause}); store it again`);
+  }
+
+  /**
+   * Uploads waiting for a verdict are refused with `message`. A stored manifest's run defaults are
+   * parsed in place instead (it was checked when stored, and is at most --max-manifest-bytes):
+   * an answer of "none" would run its jobs without their args, env and extensions.
+   */
+  private settlePending(message: string): void {
+    for (const { request, resolve } of this.pending.values()) resolve(request.kind === 'run-defaults' ? verdictOf(request) : { ok: false, message });
     this.pending.clear();
   }
 }
