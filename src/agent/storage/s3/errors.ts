@@ -9,11 +9,15 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-/** The object store refused the agent's credentials or denied access to the bucket. */
+/** The object store refused the agent's credentials or denied access to the bucket, or the agent has none. */
 export class StoreCredentialsError extends Error {
   readonly status = 403;
-  constructor(where: string, cause: string) {
-    super(`the object store at ${where} refused the agent's credentials (${cause}); check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`);
+  constructor(where: string, cause: string, missing = false) {
+    super(
+      missing
+        ? `the agent has no credentials for the object store at ${where} (${cause}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`
+        : `the object store at ${where} refused the agent's credentials (${cause}); check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
+    );
     this.name = 'StoreCredentialsError';
   }
 }
@@ -24,7 +28,6 @@ const CREDENTIAL_CODES = new Set([
   'AccessDenied',
   'InvalidToken',
   'ExpiredToken',
-  'CredentialsProviderError',
 ]);
 
 interface SdkError {
@@ -59,6 +62,8 @@ export function translateS3Error(error: unknown, where: string): Error {
   // An answer without a body (HEAD) has no S3 error code: the SDK calls it 'Unknown' or '403'.
   const named = e?.name ?? e?.code;
   const code = named && named !== 'Unknown' && !/^\d+$/.test(named) ? named : `HTTP ${status ?? '?'}`;
+  // The SDK found no keys to sign with: nothing was sent, so the store refused nothing.
+  if (code === 'CredentialsProviderError') return new StoreCredentialsError(where, code, true);
   if (CREDENTIAL_CODES.has(code) || status === 403) return new StoreCredentialsError(where, code);
   if (status === undefined || status >= 500 || status === 429) {
     const cause = (e?.code ?? '') || (e?.message ?? code);
