@@ -6,7 +6,7 @@
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 
-import { DEFAULT_TAR_LIMITS, type TarEntry, type TarLimits, writeTar } from './tar';
+import { DEFAULT_TAR_LIMITS, linkLeavesTree, type TarEntry, type TarLimits, writeTar } from './tar';
 
 /** Why a files folder cannot be published, in the user's terms (a sentence without the folder's name). */
 export class FilesFolderError extends Error {
@@ -45,7 +45,7 @@ export async function readFilesFolder(folder: string, limits: TarLimits = DEFAUL
         await walk(full, relative);
       } else if (info.isSymbolicLink()) {
         const target = await readlink(full);
-        if (path.isAbsolute(target) || escapes(relative, target)) {
+        if (path.isAbsolute(target) || linkLeavesTree(relative, target.split(path.sep).join('/'))) {
           throw new FilesFolderError('unreadable', `holds the link ${relative}, which points outside it (${target}); a job sees only its own files`);
         }
         entries.push({ kind: 'symlink', path: relative, target: target.split(path.sep).join('/'), mtimeMs });
@@ -100,15 +100,4 @@ async function checkIsFolder(folder: string): Promise<void> {
 
 function tooBig(limit: number): FilesFolderError {
   return new FilesFolderError('too-big', `holds more than ${Math.round(limit / (1024 * 1024))} MiB; a job's files must fit its memory limit`);
-}
-
-/** Whether a relative link target climbs above the folder's root. */
-function escapes(linkPath: string, target: string): boolean {
-  let depth = linkPath.split('/').length - 1;
-  for (const part of target.split(/[\\/]/)) {
-    if (part === '..') depth--;
-    else if (part !== '' && part !== '.') depth++;
-    if (depth < 0) return true;
-  }
-  return false;
 }

@@ -186,13 +186,22 @@ function checkedPath(raw: string): string {
 function checkedLinkTarget(path: string, target: string): string {
   if (target === '' || target.includes('\0')) throw new TarError(`the link ${path} has an empty or invalid target`);
   if (target.startsWith('/')) throw new TarError(`the link ${path} points to the absolute path ${target}, outside the job's folder`);
-  let depth = path.split('/').length - 1;
+  if (linkLeavesTree(path, target)) throw new TarError(`the link ${path} points to ${target}, outside the job's folder`);
+  return target;
+}
+
+/**
+ * Whether a relative link target (with '/' separators) at `linkPath` climbs above the tree's root:
+ * one rule for the archives the agent takes and the folders the clients pack.
+ */
+export function linkLeavesTree(linkPath: string, target: string): boolean {
+  let depth = linkPath.split('/').length - 1;
   for (const part of target.split('/')) {
     if (part === '..') depth--;
     else if (part !== '' && part !== '.') depth++;
-    if (depth < 0) throw new TarError(`the link ${path} points to ${target}, outside the job's folder`);
+    if (depth < 0) return true;
   }
-  return target;
+  return false;
 }
 
 // ---- writing ------------------------------------------------------------------------------------

@@ -114,9 +114,14 @@ export async function readAgentLock(location: string): Promise<AgentLockInfo | u
 /** Whether the lock's agent still runs (on this machine: a lock from another host is trusted). */
 export function isAlive(owner: AgentLockInfo): boolean {
   if (owner.host !== os.hostname()) return true;
-  if (owner.pid === process.pid) return true;
+  return owner.pid === process.pid || processRuns(owner.pid);
+}
+
+/** Whether a process of this machine has that pid (one of another user's counts: EPERM). */
+export function processRuns(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
-    process.kill(owner.pid, 0);
+    process.kill(pid, 0);
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';

@@ -18,6 +18,11 @@ const SYNC_AHEAD_BYTES = 8 * 1024 * 1024;
 const MAX_BATCH_BUFFERS = 1024;
 
 /** `sha256-<base64>` of `bytes`, the form cacache and the API use. */
+/** A Node.js system error (it has an errno code such as ENOSPC). */
+export function isErrno(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';
+}
+
 export function sriOf(bytes: Uint8Array): string {
   return `${ALGORITHM}-${createHash(ALGORITHM).update(bytes).digest('base64')}`;
 }

@@ -37,7 +37,7 @@ import {
   type StoredManifest,
   type UploadBody,
 } from './contract';
-import { makeDirs, storageFailure, syncDir, writeHashed } from './durable';
+import { isErrno, makeDirs, storageFailure, syncDir, writeHashed } from './durable';
 import { Journal, apply, putRecord, type JournalRecord } from './journal';
 import { importLegacyIndex } from './legacyIndex';
 
@@ -447,10 +447,6 @@ function startFailure(error: unknown, location: string): StorageError {
     return new StorageError(500, `cannot use ${location} as the storage folder: it cannot be created (${code}); pick another with --storage`);
   }
   return failure;
-}
-
-function isErrno(error: unknown): error is NodeJS.ErrnoException {
-  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';
 }
 
 async function exists(file: string): Promise<boolean> {

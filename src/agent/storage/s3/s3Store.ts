@@ -40,7 +40,8 @@ import {
   type UploadBody,
 } from '../contract';
 import { BlobDamagedError, BlobStore, sha256Sri, type BlobSource } from './blobs';
-import { makeDirs, storageFailure, writeHashed } from '../durable';
+import { isErrno, makeDirs, storageFailure, writeHashed } from '../durable';
+import { processRuns } from '../agentLock';
 import { describeLocation, makeS3Client, s3Settings, type S3Settings } from './config';
 import { StoreCredentialsError, StoreUnavailableError, httpStatusOf, translateS3Error } from './errors';
 import { IndexObject, Unchanged, type BlobRef, type CatalogDocument } from './indexObject';
@@ -512,10 +513,6 @@ function toCatalogRef(ref: BlobRef): CatalogRef {
   return { integrity: ref.integrity, size: ref.size, storedAtMs: Date.parse(ref.stored_at) };
 }
 
-function isErrno(error: unknown): error is NodeJS.ErrnoException {
-  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';
-}
-
 /** Removes the spools of agents that are gone (killed mid-upload); a running agent's stay. */
 async function removeDeadSpools(dir: string, log: AgentLog): Promise<void> {
   const dead = (await readdir(dir).catch(() => [] as string[])).filter((file) => !processRuns(Number(file.split('-')[0])));
@@ -523,12 +520,3 @@ async function removeDeadSpools(dir: string, log: AgentLog): Promise<void> {
   if (dead.length > 0) log('warn', 'removed files of interrupted uploads', { count: dead.length, dir });
 }
 
-function processRuns(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
