@@ -286,4 +286,25 @@ describe('JobRunner: jobs handed ahead to a busy worker', () => {
     controller.abort(new Error('done'));
     assert.equal(await spin, 'done');
   });
+
+  it('a job taken back before it started leaves the running job its own answer, and the next one its own', async () => {
+    const runner = new JobRunner({ limits: { ...DEFAULT_JOB_LIMITS, timeoutMs: NO_TIME_LIMIT_MS }, workers: 1 });
+    runners.push(runner);
+    await stdoutOf(runner, watJob('uppercase', 'warm'));
+    await runner.run(watJob('sleep'));
+    const sleeping = runner.run(watJob('sleep'));
+    const controller = new AbortController();
+    const withdrawn = runner.run(watJob('uppercase', 'two', controller.signal)).catch((error: Error) => error.message);
+    controller.abort(new Error('taken back'));
+    assert.equal(await withdrawn, 'taken back');
+    // The sleeping job ends on the worker while this thread is busy, before its end is noted here.
+    const until = Date.now() + 200;
+    while (Date.now() < until) {
+      // busy on purpose
+    }
+    const third = stdoutOf(runner, watJob('uppercase', 'three'));
+    const slept = await sleeping;
+    assert.equal(slept.kind === 'exited' && text(slept.stdout), 'slept 1 events\n');
+    assert.equal(await third, 'THREE');
+  });
 });

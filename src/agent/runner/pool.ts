@@ -432,7 +432,9 @@ export class JobRunner {
    */
   private handAhead(slot: Slot): void {
     const task = this.queue[0];
-    if (!task || !slot.task || slot.ahead || slot.retired) return;
+    // After a job was taken back, the next lane is the running one (the other still holds the
+    // withdrawn job until the worker skips it): handing ahead there would overwrite the running job.
+    if (!task || !slot.task || slot.ahead || slot.retired || slot.nextLane === slot.runningLane) return;
     const lane = slot.lanes[slot.nextLane];
     const needsMessage = !slot.modules.get(task.module.id) || lane.freshOutputs || !lane.channel.fits(task.stdin, task.context) || task.files || task.extensions;
     // The lane's last job may be one taken back that the worker has not skipped yet.
