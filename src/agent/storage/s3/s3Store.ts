@@ -29,6 +29,7 @@ import { Catalog, type BlobRef as CatalogRef } from '../catalog';
 import {
   ContentGoneError,
   IntegrityError,
+  IntegrityMismatchError,
   StorageError,
   checkUpload,
   type BlobInfo,
@@ -357,9 +358,10 @@ export class S3Store implements JobStore {
   }
 
   /**
-   * The upload is spooled to this agent's disk while it is hashed (its key in the bucket is its
-   * hash, known only at its end) and checked, then streamed from there to the bucket: hashed once,
-   * never held whole in memory.
+   * A streamed upload is spooled to this agent's disk while it is hashed (its key in the bucket is
+   * its hash, known only at its end) and checked, then streamed from there to the bucket: hashed
+   * once, never held whole in memory. Bytes already in memory with no check to run on a file (a
+   * files archive the route has read and checked) go to the bucket as they are.
    */
   private async putVersionBlob(
     kind: BlobKind,
@@ -368,6 +370,13 @@ export class S3Store implements JobStore {
     body: UploadBody,
     options: PutOptions = {},
   ): Promise<BlobRef | undefined> {
+    if (body instanceof Uint8Array && !options.beforeCommit) {
+      const blob = { integrity: sha256Sri(body), size: body.byteLength };
+      if (options.expectedIntegrity !== undefined && options.expectedIntegrity !== blob.integrity) {
+        throw new IntegrityMismatchError(options.expectedIntegrity, blob.integrity);
+      }
+      return this.storeVersionBlob(kind, name, version, blob, body);
+    }
     // Named by this process: an agent killed mid-upload leaves its spool for the next start to remove.
     const spool = path.join(this.cacheDir, SPOOL_DIR, `${process.pid}-${randomUUID()}`);
     const whileSyncing = (written: BlobInfo): Promise<void> => checkUpload({ ...written, file: spool }, options);
@@ -380,23 +389,27 @@ export class S3Store implements JobStore {
       throw isErrno(error) ? storageFailure(error, this.cacheDir, `take the upload of the ${kind} of ${name} ${version}`) : error;
     }
     try {
-      if (!(await this.has(name))) return undefined;
-      const source = { file: spool, size: blob.size };
-      await this.storeBlob(blob, source);
-      const ref = this.refOf(blob);
-      const stored = await this.changeIndex((doc) => {
-        // Looked up in the newest index: the job may have been deleted through another agent meanwhile.
-        if (!doc.jobs[name]) return new Unchanged<BlobRef | undefined>(undefined);
-        setRef(doc, name, version, kind, ref);
-        return ref;
-      });
-      if (!stored) return undefined;
-      await this.confirmBlob(blob, source);
-      this.setDamage(blob.integrity, undefined);
-      return stored;
+      return await this.storeVersionBlob(kind, name, version, blob, { file: spool, size: blob.size });
     } finally {
       await rm(spool, { force: true });
     }
+  }
+
+  /** Puts a staged blob in the bucket and names it in the index, if the job is still listed. */
+  private async storeVersionBlob(kind: BlobKind, name: string, version: string, blob: BlobInfo, source: BlobSource): Promise<BlobRef | undefined> {
+    if (!(await this.has(name))) return undefined;
+    await this.storeBlob(blob, source);
+    const ref = this.refOf(blob);
+    const stored = await this.changeIndex((doc) => {
+      // Looked up in the newest index: the job may have been deleted through another agent meanwhile.
+      if (!doc.jobs[name]) return new Unchanged<BlobRef | undefined>(undefined);
+      setRef(doc, name, version, kind, ref);
+      return ref;
+    });
+    if (!stored) return undefined;
+    await this.confirmBlob(blob, source);
+    this.setDamage(blob.integrity, undefined);
+    return stored;
   }
 
   private async deleteKind(kind: BlobKind, name: string, version: string): Promise<boolean> {
