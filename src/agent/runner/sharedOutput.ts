@@ -41,6 +41,7 @@ export class SharedOutputWriter {
 
   /** Writes into `buffer` from now on (the pool took the last one with a job's output). */
   use(buffer: SharedArrayBuffer): void {
+    if (buffer === this.buffer) return;
     this.buffer = buffer;
     this.length = new Int32Array(buffer, 0, 1);
     this.bytes = new Uint8Array(buffer);

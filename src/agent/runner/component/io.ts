@@ -89,6 +89,8 @@ export interface ByteTarget {
   write(chunk: Uint8Array): void;
 }
 
+const ZEROES = new Uint8Array(64 * 1024);
+
 export class OutputStream {
   constructor(private readonly target: ByteTarget) {}
   checkWrite(): bigint {
@@ -105,8 +107,9 @@ export class OutputStream {
   subscribe(): Pollable {
     return new Pollable();
   }
+  /** In slices of one shared zero buffer: the guest picks the length, up to 2 GiB, and the limits stop it. */
   writeZeroes(len: bigint): void {
-    this.target.write(new Uint8Array(clampLength(len)));
+    for (let left = clampLength(len); left > 0; left -= ZEROES.length) this.target.write(ZEROES.subarray(0, Math.min(left, ZEROES.length)));
   }
   blockingWriteZeroesAndFlush(len: bigint): void {
     this.writeZeroes(len);

@@ -25,6 +25,8 @@ interface LoadedComponent {
   getCoreModule: CoreModuleGetter;
   /** Its instantiation calls no host function and is quick (see above): it may be done ahead. */
   ahead: boolean;
+  /** Instantiating it ahead failed once (its start called the host): it is never tried again. */
+  neverAhead?: boolean;
 }
 
 interface ComponentInstance {
@@ -87,8 +89,10 @@ export class ComponentRunner {
       this.ahead = this.instantiate(component);
       return true;
     } catch {
-      // A host call refused, or a memory not to be had: the next run instantiates it and says why.
-      this.loadedOf(component).ahead = false;
+      // A host call refused, or a memory not to be had: its runs instantiate it from now on (and say why).
+      const loaded = this.loadedOf(component);
+      loaded.ahead = false;
+      loaded.neverAhead = true;
       return false;
     } finally {
       this.outsideAJob = false;
@@ -107,7 +111,7 @@ export class ComponentRunner {
     const exports = loaded.instantiate(loaded.getCoreModule, this.imports, this.instantiateCore);
     // Instantiated in a job, it says whether it may be ahead; ahead, it can only lose that.
     const quick = performance.now() - startedAt < AHEAD_MAX_MS;
-    loaded.ahead = this.outsideAJob ? loaded.ahead && quick : quick;
+    loaded.ahead = !loaded.neverAhead && (this.outsideAJob ? loaded.ahead && quick : quick);
     return { component, exports, memories: this.instantiating };
   }
 
