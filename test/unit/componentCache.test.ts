@@ -57,4 +57,12 @@ describe('component transpile cache', () => {
     const cut = new Uint8Array(bytes.subarray(0, bytes.length - 100));
     await assert.rejects(transpileComponent(cut), /jco-transpile could not turn it into JavaScript/);
   });
+
+  it('stops a transpile that does not end, and transpiles the next upload', async () => {
+    const stuck = path.join(dir, 'stuck-transpiler.js');
+    await fs.writeFile(stuck, 'setInterval(() => {}, 1000);\n');
+    await assert.rejects(transpileComponent(bytes, stuck, 200), /jco-transpile did not finish within 0\.2 s/);
+    const transpiled = await transpileComponent(bytes);
+    assert.ok(Object.keys(transpiled.coreModules).length > 0);
+  });
 });

@@ -26,21 +26,38 @@ type WorkerAnswer = { ok: true; files: [string, Uint8Array][] } | { ok: false; m
 
 let queue: Promise<unknown> = Promise.resolve();
 
-export function transpileComponent(component: Uint8Array, workerScript = TRANSPILE_WORKER): Promise<Transpiled> {
-  const next = queue.then(() => transpileInWorker(component, workerScript));
+/**
+ * How long one transpile may take before its thread is stopped: a 12.7 MB component takes ~0.4 s,
+ * and transpiles run one at a time, so one that never ends would hold every later upload.
+ */
+const TRANSPILE_TIMEOUT_MS = 120_000;
+
+export function transpileComponent(component: Uint8Array, workerScript = TRANSPILE_WORKER, timeoutMs = TRANSPILE_TIMEOUT_MS): Promise<Transpiled> {
+  const next = queue.then(() => transpileInWorker(component, workerScript, timeoutMs));
   queue = next.catch(() => undefined);
   return next;
 }
 
-async function transpileInWorker(component: Uint8Array, workerScript: string): Promise<Transpiled> {
+async function transpileInWorker(component: Uint8Array, workerScript: string, timeoutMs: number): Promise<Transpiled> {
   const answer = await new Promise<WorkerAnswer>((resolve, reject) => {
     const worker = new Worker(workerScript, { workerData: component });
+    const timer = setTimeout(() => {
+      reject(new TranspileError(`jco-transpile did not finish within ${timeoutMs / 1000} s`));
+      void worker.terminate();
+    }, timeoutMs);
     worker.once('message', (message: WorkerAnswer) => {
+      clearTimeout(timer);
       resolve(message);
       void worker.terminate();
     });
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`the transpiler thread stopped (exit code ${code}) before it answered`)));
+    worker.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    worker.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the transpiler thread stopped (exit code ${code}) before it answered`));
+    });
   });
   if (!answer.ok) throw new TranspileError(`jco-transpile could not turn it into JavaScript: ${answer.message}`);
   return filesToTranspiled(answer.files);
