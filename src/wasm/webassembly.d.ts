@@ -61,7 +61,14 @@ declare namespace WebAssembly {
   interface Global {
     value: unknown;
   }
-  var Global: { prototype: Global };
+  interface GlobalDescriptor {
+    value: 'i32' | 'i64' | 'f32' | 'f64' | 'externref' | 'anyfunc';
+    mutable?: boolean;
+  }
+  var Global: {
+    prototype: Global;
+    new (descriptor: GlobalDescriptor, value?: unknown): Global;
+  };
 
   interface CompileError extends Error {}
   var CompileError: { prototype: CompileError; new (message?: string): CompileError };
