@@ -39,7 +39,11 @@ export function meterFuel(bytes: Uint8Array, budget: number): Uint8Array | undef
   }
 }
 
-/** True when an instance of a metered module stopped because its fuel ran out (reads its exported fuel global). */
+/**
+ * True when an instance of a metered module stopped because its fuel ran out (reads its exported fuel global).
+ * Meant for after a trap: a run that used exactly its budget and then ended by itself reads 0 too,
+ * and a trap of the job's own at that moment would be taken for one of the fuel (re-running it is safe).
+ */
 export function fuelRanOut(instance: WebAssembly.Instance): boolean {
   const fuel = instance.exports[FUEL_EXPORT];
   return fuel instanceof WebAssembly.Global && fuel.value === 0;
