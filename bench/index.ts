@@ -44,7 +44,9 @@ async function main(): Promise<void> {
   const cli = path.join(REPO, 'out', 'src', 'cli', 'main.js');
   // Room for the 60 MiB rows (input, output, executable), and for 128 clients' jobs to wait.
   const limits = ['--max-body-bytes', String(128 * MiB), '--job-output-bytes', String(128 * MiB), '--max-queued-jobs', '1000'];
-  const agent = await spawnServer([cli, 'agent', '--port', '0', '--storage', storage, ...limits]);
+  // SERVAL_BENCH_PROF=1: the agent writes a CPU profile to /tmp/prof when the bench ends.
+  const profile = process.env.SERVAL_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [];
+  const agent = await spawnServer([...profile, cli, 'agent', '--port', '0', '--storage', storage, ...limits]);
   const floor = await spawnServer([path.join(__dirname, 'floorServer.js')]);
   try {
     const context: BenchContext = {

@@ -30,6 +30,8 @@ export type PreparedExecutable =
       memory?: MemoryShape;
       /** Import modules besides WASI that each run links (extensions; none for components). */
       extensionImports: string[];
+      /** A small module's bytes, for a metered copy that may run on the agent's thread (mainThread.ts). */
+      meterable?: Uint8Array;
     }
   | { ok: false; message: string };
 
@@ -62,8 +64,8 @@ const moduleKind: JobKind = {
   async prepare(bytes, context) {
     const prepared = await prepareJobModule(bytes, context.memoryLimitBytes);
     if (!prepared.ok) return prepared;
-    const { module, hasStartSection, bytes: size, memory, extensionImports } = prepared;
-    return { ok: true, executable: module, instantiateAhead: !hasStartSection, bytes: size, memory, extensionImports };
+    const { module, hasStartSection, bytes: size, memory, extensionImports, meterable } = prepared;
+    return { ok: true, executable: module, instantiateAhead: !hasStartSection, bytes: size, memory, extensionImports, meterable };
   },
 };
 

@@ -22,6 +22,7 @@ import { createJobChannelBuffer, JobChannel } from './jobChannel';
 import { type Executable, jobKindOf, type PreparedExecutable } from './jobKind';
 import type { MemoryShape } from './jobMemory';
 import { chooseExtensions, type LinkedExtension } from './extensions';
+import { MainThreadRunner, mayRunOnMainThread, QuickRuns } from './mainThread';
 import type { FsImage } from './memfs';
 import { encodeRunContext, type JobMessage, type WorkerLane, type WorkerSetup } from './protocol';
 import { collectSoon, LARGE_JOB_BYTES } from './releaseMemory';
@@ -80,6 +81,8 @@ type CompiledModule =
       memory?: MemoryShape;
       /** Import modules besides WASI: extensions each run links (none for most jobs). */
       extensionImports: string[];
+      /** A small module's history of quick runs, and its metered copy for the main thread. */
+      quick?: QuickRuns;
     }
   | { ok: false; message: string };
 
@@ -161,10 +164,13 @@ export class JobRunner {
   private readonly compiling = new Map<string, Promise<CompiledModule>>();
   private readonly contexts = new WeakMap<readonly string[], { env: readonly string[]; bytes: Uint8Array }>();
   private readonly workerScript: string;
+  /** Runs jobs of modules that proved quick without a worker (mainThread.ts). */
+  private readonly mainThread: MainThreadRunner;
   /** Components are transpiled once per content, here; the upload route fills it first. */
   readonly components: ComponentCache;
   private nextModuleId = 1;
   private busy = 0;
+  private ranOnMainThread = 0;
   private closed = false;
   /** Why no worker could start: every job fails with it. */
   private startFailure: string | undefined;
@@ -173,7 +179,8 @@ export class JobRunner {
     this.limits = options.limits;
     this.moduleCapacity = options.compiledModules ?? DEFAULT_COMPILED_MODULES;
     this.moduleCacheBytes = options.moduleCacheBytes ?? DEFAULT_MODULE_CACHE_BYTES;
-    this.compiled = new LruMap(this.moduleCapacity, this.moduleCacheBytes, (compiled) => (compiled.ok ? compiled.bytes : 0));
+    this.compiled = new LruMap(this.moduleCapacity, this.moduleCacheBytes, (compiled) => (compiled.ok ? compiled.bytes + (compiled.quick?.heldBytes ?? 0) : 0));
+    this.mainThread = new MainThreadRunner(this.limits);
     this.workerScript = options.workerScript ?? WORKER_SCRIPT;
     this.maxQueuedJobs = options.maxQueuedJobs ?? DEFAULT_MAX_QUEUED_JOBS;
     this.maxQueuedInputBytes = options.maxQueuedInputBytes ?? DEFAULT_MAX_QUEUED_INPUT_BYTES;
@@ -185,6 +192,11 @@ export class JobRunner {
   /** Jobs running in a worker right now (not counting queued ones). */
   get running(): number {
     return this.busy;
+  }
+
+  /** Jobs answered from a run on this thread, without a worker (mainThread.ts): a figure for tests and the log. */
+  get mainThreadRuns(): number {
+    return this.ranOnMainThread;
   }
 
   /** Jobs waiting in the queue for a free worker. */
@@ -230,6 +242,8 @@ export class JobRunner {
     if (!prepared.ok) return Promise.resolve({ kind: 'not-runnable', message: prepared.message, durationMs: performance.now() - preparedAt });
     const extensions = chooseExtensions(prepared.extensionImports, job.extensions);
     if (!extensions.ok) return Promise.resolve({ kind: 'not-runnable', message: extensions.message, durationMs: performance.now() - preparedAt });
+    const onMainThread = this.runOnMainThread(job, prepared, extensions.linked.length > 0);
+    if (onMainThread) return Promise.resolve(onMainThread);
     if (this.startFailure) throw new Error(this.startFailure);
     this.checkRoom(job.stdin.byteLength);
     return new Promise<JobOutcome>((resolve, reject) => {
@@ -249,6 +263,16 @@ export class JobRunner {
         startedAt: 0,
       });
     });
+  }
+
+  /** The job's outcome from a run on this thread, when its module proved quick and the run could finish. */
+  private runOnMainThread(job: JobRequest, module: Extract<CompiledModule, { ok: true }>, linksExtensions: boolean): JobOutcome | undefined {
+    const metered = module.quick?.ready;
+    if (!metered || !mayRunOnMainThread(this.limits, job.stdin.byteLength, linksExtensions || job.files !== undefined)) return undefined;
+    const outcome = this.mainThread.run(module.id, metered, module.memory, job.stdin, { args: job.args ?? NONE, env: job.env ?? NONE });
+    if (outcome) this.ranOnMainThread++;
+    else module.quick!.noteGivenBack();
+    return outcome;
   }
 
   /**
@@ -308,10 +332,11 @@ export class JobRunner {
 
   private numbered(prepared: PreparedExecutable): CompiledModule {
     if (!prepared.ok) return prepared;
-    const { executable, bytes, memory, extensionImports } = prepared;
+    const { executable, bytes, memory, extensionImports, meterable } = prepared;
     // A module that links extensions cannot be instantiated ahead: its imports come with each run.
     const instantiateAhead = prepared.instantiateAhead && extensionImports.length === 0;
-    return { ok: true, id: this.nextModuleId++, module: executable, instantiateAhead, bytes, memory, extensionImports };
+    const quick = meterable && instantiateAhead ? new QuickRuns(meterable) : undefined;
+    return { ok: true, id: this.nextModuleId++, module: executable, instantiateAhead, bytes, memory, extensionImports, quick };
   }
 
   // ---- scheduling -------------------------------------------------------------------------
@@ -565,6 +590,7 @@ export class JobRunner {
     if (slot.task.stdin.byteLength + stdout.byteLength + stderr.byteLength >= LARGE_JOB_BYTES) collectSoon();
     this.detach(slot, (task) => {
       const durationMs = performance.now() - task.startedAt;
+      task.module.quick?.noteWorkerRun(durationMs, result.kind === 'exited');
       task.resolve(
         result.kind === 'exited'
           ? { kind: 'exited', exitCode: result.exitCode, outputLimited: result.outputLimited, stdout, stderr, durationMs }
@@ -578,6 +604,7 @@ export class JobRunner {
     const { stdout, stderr } = this.outputOf(slot.lanes[slot.runningLane]);
     this.detach(slot, (task) => {
       const durationMs = performance.now() - task.startedAt;
+      task.module.quick?.noteWorkerRun(durationMs, false);
       task.resolve({ kind: 'timed-out', limitMs: this.limits.timeoutMs, stdout, stderr, durationMs });
     });
     this.replace(slot);

@@ -10,6 +10,7 @@ import { extensionImports } from './extensions';
 import { capMemory } from '../../wasm/memoryCap';
 import { importMemory } from '../../wasm/memoryImport';
 import { MEMORY_IMPORT, type MemoryShape, rememberMemoryShape } from './jobMemory';
+import { MAX_METERED_MODULE_BYTES } from './mainThread';
 import { wasiImportProblems } from './wasi';
 
 export type PreparedModule =
@@ -24,6 +25,8 @@ export type PreparedModule =
       memory?: MemoryShape;
       /** Modules it imports from besides WASI: the extensions each run must link (extensions.ts). */
       extensionImports: string[];
+      /** The bytes compiled, kept for a metered copy when the module is small (mainThread.ts). */
+      meterable?: Uint8Array;
     }
   | { ok: false; message: string };
 
@@ -44,13 +47,17 @@ export async function prepareJobModule(bytes: Uint8Array, memoryLimitBytes: numb
     const runnable = imported?.bytes ?? capped.bytes;
     const module = await WebAssembly.compile(runnable);
     if (imported) rememberMemoryShape(module, imported.shape);
+    const startSection = hasStartSection(runnable);
+    // A start section runs guest code when instantiated, outside any job: such a module stays in workers.
+    const meterable = !startSection && runnable.byteLength <= MAX_METERED_MODULE_BYTES ? runnable : undefined;
     return {
       ok: true,
       module,
-      hasStartSection: hasStartSection(runnable),
+      hasStartSection: startSection,
       bytes: runnable.byteLength,
       extensionImports: extensionImports(info.imports),
       ...(imported && { memory: imported.shape }),
+      ...(meterable && { meterable }),
     };
   } catch (error) {
     if (error instanceof WasmFormatError) return { ok: false, message: capitalize(error.message) };

@@ -124,9 +124,14 @@ export class WasiHost {
   private env: Uint8Array[] = [];
   private startedAt = 0n;
 
+  /**
+   * `sleep` blocks the thread for a job's sleep; a host on a thread that must not block (the
+   * agent's own: mainThread.ts) gives one that stops the job instead.
+   */
   constructor(
     private readonly stdout: OutputSink,
     private readonly stderr: OutputSink,
+    private readonly sleep: (ns: bigint) => void = sleepNanoseconds,
   ) {
     this.files = new WasiFiles(this.mem, {
       readStdin: (into) => this.readStdin(into),
@@ -342,7 +347,7 @@ export class WasiHost {
         if (soonest === undefined || waitNs < soonest) soonest = waitNs;
       }
     }
-    if (!hasDescriptors) sleepNanoseconds(soonest ?? 0n);
+    if (!hasDescriptors && soonest !== undefined && soonest > 0n) this.sleep(soonest);
     this.mem.refresh(); // a sleep cannot grow memory, but keep the invariant simple
     let written = 0;
     for (let i = 0; i < count; i++) {

@@ -1,0 +1,149 @@
+/**
+ * Quick jobs on the agent's own thread, without the hand-off to a worker and back.
+ *
+ * Why: for a small job the hand-off costs several times the job (two wake-ups, a futex each way,
+ * the main thread preempted by the worker it wakes), and it was most of the agent's time per
+ * request. A worker exists to stop a job that runs too long (terminate() is the only way to stop a
+ * spinning guest), and the main thread cannot be stopped that way: so a job runs here only as a
+ * copy of its module metered with fuel (wasm/fuel.ts) that stops itself after a bounded amount of
+ * work, a few milliseconds, and only once the module's last runs in workers were all quick.
+ *
+ * A run here that does not simply exit (its fuel ran out, it wanted to sleep, it trapped, it could
+ * not be instantiated) is given back: nothing of it is kept, and the job runs from scratch in a
+ * worker, as if it had gone there first (jobs read stdin and write buffered output, so a run has
+ * no effect until it is answered). The module then has to prove itself quick again, over twice as
+ * many worker runs each time, so a job that is only sometimes quick costs little.
+ *
+ * Isolation is the workers': a fresh instance per job, memories reused only by the same module
+ * and zeroed between jobs, a grown memory dropped (jobMemory.ts).
+ */
+import { fuelRanOut, meterFuel } from '../../wasm/fuel';
+import { JobMemories, type MemoryShape } from './jobMemory';
+import type { JobLimits, JobOutcome } from './types';
+import { MemorySink, type RunContext, WasiHost } from './wasi';
+
+/**
+ * Function entries and loop iterations a run here may make before it stops itself: a few
+ * milliseconds of the busiest loop, far more than a quick job needs.
+ */
+export const FUEL_BUDGET = 1_000_000;
+/** Larger modules are never metered: their copy would double a big compile for little gain. */
+export const MAX_METERED_MODULE_BYTES = 1024 * 1024;
+/** A larger stdin goes to a worker: the job's time grows with its input. */
+export const MAX_MAIN_THREAD_INPUT_BYTES = 64 * 1024;
+/** A worker run at most this long counts as quick (it includes the hand-off). */
+const QUICK_RUN_MS = 1;
+/** Quick worker runs in a row before the first run here; doubled after each run given back. */
+const FIRST_STREAK = 4;
+const LONGEST_STREAK = 4096;
+/** Job limits shorter than this leave no room for a run here and then one in a worker. */
+const SHORTEST_TIMEOUT_MS = 100;
+/** Memories kept for runs here, one per module (each up to its initial size). */
+const KEPT_MEMORIES = 8;
+
+/** Whether a module's jobs may run on the agent's thread, learned from its runs in workers. */
+export class QuickRuns {
+  private streak = 0;
+  private needed = FIRST_STREAK;
+  private metered: WebAssembly.Module | undefined;
+  private meterable: Uint8Array | undefined;
+
+  /** `meterable`: the module's runnable bytes, metered once it proves quick (then dropped). */
+  constructor(meterable: Uint8Array) {
+    this.meterable = meterable;
+  }
+
+  /** The bytes held for metering, counted against the compiled-module cache. */
+  get heldBytes(): number {
+    return this.meterable?.byteLength ?? 0;
+  }
+
+  /** The metered module, while its module's recent runs in workers were all quick. */
+  get ready(): WebAssembly.Module | undefined {
+    return this.streak >= this.needed ? this.metered : undefined;
+  }
+
+  noteWorkerRun(durationMs: number, exited: boolean): void {
+    this.streak = exited && durationMs <= QUICK_RUN_MS ? this.streak + 1 : 0;
+    if (this.streak >= this.needed && this.meterable) this.meterSoon();
+  }
+
+  /** A run here could not finish: the job went to a worker. */
+  noteGivenBack(): void {
+    this.streak = 0;
+    this.needed = Math.min(this.needed * 2, LONGEST_STREAK);
+  }
+
+  /** Metered off the request that found it quick, compiled by V8 off this thread. */
+  private meterSoon(): void {
+    const bytes = this.meterable!;
+    this.meterable = undefined;
+    setImmediate(() => {
+      const metered = meterFuel(bytes, FUEL_BUDGET);
+      if (!metered) return;
+      WebAssembly.compile(metered).then(
+        (module) => (this.metered = module),
+        () => undefined, // it stays a worker's job
+      );
+    });
+  }
+}
+
+/** Whether a job may try the main thread at all (the module's history aside). */
+export function mayRunOnMainThread(limits: JobLimits, stdinBytes: number, hasFilesOrExtensions: boolean): boolean {
+  return !hasFilesOrExtensions && stdinBytes <= MAX_MAIN_THREAD_INPUT_BYTES && limits.timeoutMs >= SHORTEST_TIMEOUT_MS;
+}
+
+/** Thrown by a sleep on this thread; the run is given back (a guest that catches it is too). */
+const GIVE_BACK = Symbol('the job wants to sleep: it runs in a worker');
+
+export class MainThreadRunner {
+  private readonly stdout: MemorySink;
+  private readonly stderr: MemorySink;
+  private readonly host: WasiHost;
+  private readonly memories = new JobMemories<number>();
+  /** Modules whose memories are kept, oldest first. */
+  private readonly memoryOwners: number[] = [];
+  private wantedToSleep = false;
+
+  constructor(private readonly limits: JobLimits) {
+    this.stdout = new MemorySink(limits.outputBytes);
+    this.stderr = new MemorySink(limits.outputBytes);
+    this.host = new WasiHost(this.stdout, this.stderr, () => {
+      this.wantedToSleep = true;
+      throw GIVE_BACK;
+    });
+  }
+
+  /**
+   * Runs a job of module `moduleId` from its metered copy: its outcome, or undefined when it must
+   * run in a worker instead (see the header).
+   */
+  run(moduleId: number, metered: WebAssembly.Module, shape: MemoryShape | undefined, stdin: Uint8Array, context: RunContext): JobOutcome | undefined {
+    const startedAt = performance.now();
+    this.wantedToSleep = false;
+    const memory = shape && this.memoryFor(moduleId, shape);
+    let instance: WebAssembly.Instance;
+    try {
+      instance = this.host.instantiate(metered, memory);
+    } catch {
+      if (shape) this.memories.recycle(moduleId, shape);
+      return undefined;
+    }
+    const end = this.host.run(metered, stdin, instance, memory, { ...context, memoryBytes: this.limits.memoryBytes });
+    if (shape) this.memories.recycle(moduleId, shape);
+    const stdout = this.stdout.take();
+    const stderr = this.stderr.take();
+    if (end.kind !== 'exited' || this.wantedToSleep || fuelRanOut(instance)) return undefined;
+    return { kind: 'exited', exitCode: end.exitCode, outputLimited: end.outputLimited, stdout, stderr, durationMs: performance.now() - startedAt };
+  }
+
+  /** The module's kept memory, keeping at most KEPT_MEMORIES modules' (the least recent dropped). */
+  private memoryFor(moduleId: number, shape: MemoryShape): WebAssembly.Memory {
+    const at = this.memoryOwners.indexOf(moduleId);
+    if (at >= 0) this.memoryOwners.splice(at, 1);
+    this.memoryOwners.push(moduleId);
+    if (this.memoryOwners.length > KEPT_MEMORIES) this.memories.forget(this.memoryOwners.shift()!);
+    return this.memories.take(moduleId, shape);
+  }
+}
