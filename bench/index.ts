@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   // SERVAL_BENCH_PROF=1: the agent writes a CPU profile to /tmp/prof when the bench ends.
   const profile = process.env.SERVAL_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [];
   const agent = await spawnServer([...profile, cli, 'agent', '--port', '0', '--storage', storage, ...limits]);
-  const floor = await spawnServer([path.join(__dirname, 'floorServer.js')]);
+  const floor = await spawnServer([...profile, path.join(__dirname, 'floorServer.js')]);
   try {
     const context: BenchContext = {
       agent,

@@ -94,6 +94,14 @@ export function mayRunOnMainThread(limits: JobLimits, stdinBytes: number, hasFil
   return !hasFilesOrExtensions && stdinBytes <= MAX_MAIN_THREAD_INPUT_BYTES && limits.timeoutMs >= SHORTEST_TIMEOUT_MS;
 }
 
+interface Fresh {
+  moduleId: number;
+  metered: WebAssembly.Module;
+  shape: MemoryShape | undefined;
+  memory: WebAssembly.Memory | undefined;
+  instance: WebAssembly.Instance;
+}
+
 /** Thrown by a sleep on this thread; the run is given back (a guest that catches it is too). */
 const GIVE_BACK = Symbol('the job wants to sleep: it runs in a worker');
 
@@ -105,6 +113,10 @@ export class MainThreadRunner {
   /** Modules whose memories are kept, oldest first. */
   private readonly memoryOwners: number[] = [];
   private wantedToSleep = false;
+  /** A never-run instance of the module run last, made after its job (instantiateSoon). */
+  private ahead: Fresh | undefined;
+  private next: Omit<Fresh, 'instance' | 'memory'> | undefined;
+  private aheadScheduled = false;
 
   constructor(private readonly limits: JobLimits) {
     this.stdout = new MemorySink(limits.outputBytes);
@@ -122,20 +134,53 @@ export class MainThreadRunner {
   run(moduleId: number, metered: WebAssembly.Module, shape: MemoryShape | undefined, stdin: Uint8Array, context: RunContext): JobOutcome | undefined {
     const startedAt = performance.now();
     this.wantedToSleep = false;
-    const memory = shape && this.memoryFor(moduleId, shape);
-    let instance: WebAssembly.Instance;
-    try {
-      instance = this.host.instantiate(metered, memory);
-    } catch {
-      if (shape) this.memories.recycle(moduleId, shape);
-      return undefined;
-    }
+    const fresh = this.takeAhead(metered) ?? this.instantiate(moduleId, metered, shape);
+    if (!fresh) return undefined;
+    const { instance, memory } = fresh;
     const end = this.host.run(metered, stdin, instance, memory, { ...context, memoryBytes: this.limits.memoryBytes });
     if (shape) this.memories.recycle(moduleId, shape);
     const stdout = this.stdout.take();
     const stderr = this.stderr.take();
+    this.instantiateSoon(moduleId, metered, shape);
     if (end.kind !== 'exited' || this.wantedToSleep || fuelRanOut(instance)) return undefined;
     return { kind: 'exited', exitCode: end.exitCode, outputLimited: end.outputLimited, stdout, stderr, durationMs: performance.now() - startedAt };
+  }
+
+  /** A fresh instance on the module's zeroed memory (its data segments applied), or undefined if it cannot be made. */
+  private instantiate(moduleId: number, metered: WebAssembly.Module, shape: MemoryShape | undefined): Fresh | undefined {
+    const memory = shape && this.memoryFor(moduleId, shape);
+    try {
+      return { moduleId, metered, shape, memory, instance: this.host.instantiate(metered, memory) };
+    } catch {
+      if (shape) this.memories.recycle(moduleId, shape);
+      return undefined;
+    }
+  }
+
+  /** The instance made ahead if it is of `metered`; one of another module is dropped, its memory zeroed. */
+  private takeAhead(metered: WebAssembly.Module): Fresh | undefined {
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    if (!ahead || ahead.metered === metered) return ahead;
+    if (ahead.shape) this.memories.recycle(ahead.moduleId, ahead.shape);
+    return undefined;
+  }
+
+  /**
+   * Instantiating costs a third of a small job here: the next instance of the module just run is
+   * made once this turn of the event loop is done (its answer written), off the next job's path.
+   * Every job still gets a fresh, never-run instance.
+   */
+  private instantiateSoon(moduleId: number, metered: WebAssembly.Module, shape: MemoryShape | undefined): void {
+    this.next = { moduleId, metered, shape };
+    if (this.aheadScheduled) return;
+    this.aheadScheduled = true;
+    setImmediate(() => {
+      this.aheadScheduled = false;
+      const next = this.next;
+      this.next = undefined;
+      if (next && !this.ahead) this.ahead = this.instantiate(next.moduleId, next.metered, next.shape);
+    });
   }
 
   /** The module's kept memory, keeping at most KEPT_MEMORIES modules' (the least recent dropped). */
