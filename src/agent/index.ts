@@ -46,6 +46,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     maxQueuedJobs: options.maxQueuedJobs,
     maxQueuedInputBytes: options.maxQueuedInputBytes,
     moduleCacheBytes: options.moduleCacheBytes,
+    mainThreadRuns: options.mainThreadRuns,
     components,
   });
   const agent: AgentContext = {
@@ -88,7 +89,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     });
   }
   log('info', 'agent listening', { url, storage: storage.location, auth: options.token !== undefined });
-  return { url, host, port, queuedJobs: () => runner.queued, close: closeOnce(() => closeAgent(agent, server)) };
+  return { url, host, port, queuedJobs: () => runner.queued, mainThreadRuns: () => runner.mainThreadRuns, close: closeOnce(() => closeAgent(agent, server)) };
 }
 
 async function listen(server: Server, host: string, port: number): Promise<void> {

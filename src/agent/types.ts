@@ -30,6 +30,8 @@ export interface AgentOptions {
   maxQueuedInputBytes?: number;
   /** Bytes of compiled modules kept for the next runs; default 256 MiB. */
   moduleCacheBytes?: number;
+  /** Jobs that proved quick may run on the agent's own thread (runner/mainThread.ts); default true. */
+  mainThreadRuns?: boolean;
   /** Worker threads running jobs; default: number of CPUs. */
   workers?: number;
   /** A folder whose `*.wasm` files are extensions jobs may link (named by file stem); default none. */
@@ -50,5 +52,7 @@ export interface RunningAgent {
   port: number;
   /** Runs waiting for a free worker now (GET /monitor/status keeps the original's fields only). */
   queuedJobs(): number;
+  /** Runs answered from the agent's own thread so far, without a worker (runner/mainThread.ts). */
+  mainThreadRuns(): number;
   close(): Promise<void>;
 }

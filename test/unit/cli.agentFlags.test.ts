@@ -103,4 +103,20 @@ describe('serval agent: token and origin flags', function () {
       await run.code;
     }
   });
+
+  it('takes --workers-only (every job in a worker thread) and says so in its help', async () => {
+    const run = agentInProcess(['--workers-only'], folder);
+    try {
+      const url = await listeningUrl(run);
+      assert.equal((await request(url, 'GET', '/monitor/ping')).status, 200);
+    } finally {
+      run.stop.abort('SIGTERM');
+      await run.code;
+    }
+    const help = agentInProcess(['--help'], folder);
+    let text = '';
+    help.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    assert.equal(await help.code, 0);
+    assert.match(text, /--workers-only +run every job in a worker thread/);
+  });
 });

@@ -65,6 +65,8 @@ export interface JobRunnerOptions {
   maxQueuedInputBytes?: number;
   /** Transpiled components (memory, and disk when given a store); default: in memory only. */
   components?: ComponentCache;
+  /** Jobs of modules that proved quick run on this thread, metered (mainThread.ts); default true. */
+  mainThreadRuns?: boolean;
 }
 
 export const DEFAULT_MAX_QUEUED_JOBS = 100;
@@ -165,7 +167,7 @@ export class JobRunner {
   private readonly contexts = new WeakMap<readonly string[], { env: readonly string[]; bytes: Uint8Array }>();
   private readonly workerScript: string;
   /** Runs jobs of modules that proved quick without a worker (mainThread.ts). */
-  private readonly mainThread: MainThreadRunner;
+  private readonly mainThread: MainThreadRunner | undefined;
   /** Components are transpiled once per content, here; the upload route fills it first. */
   readonly components: ComponentCache;
   private nextModuleId = 1;
@@ -180,7 +182,7 @@ export class JobRunner {
     this.moduleCapacity = options.compiledModules ?? DEFAULT_COMPILED_MODULES;
     this.moduleCacheBytes = options.moduleCacheBytes ?? DEFAULT_MODULE_CACHE_BYTES;
     this.compiled = new LruMap(this.moduleCapacity, this.moduleCacheBytes, (compiled) => (compiled.ok ? compiled.bytes + (compiled.quick?.heldBytes ?? 0) : 0));
-    this.mainThread = new MainThreadRunner(this.limits);
+    this.mainThread = options.mainThreadRuns === false ? undefined : new MainThreadRunner(this.limits);
     this.workerScript = options.workerScript ?? WORKER_SCRIPT;
     this.maxQueuedJobs = options.maxQueuedJobs ?? DEFAULT_MAX_QUEUED_JOBS;
     this.maxQueuedInputBytes = options.maxQueuedInputBytes ?? DEFAULT_MAX_QUEUED_INPUT_BYTES;
@@ -268,7 +270,7 @@ export class JobRunner {
   /** The job's outcome from a run on this thread, when its module proved quick and the run could finish. */
   private runOnMainThread(job: JobRequest, module: Extract<CompiledModule, { ok: true }>, linksExtensions: boolean): JobOutcome | undefined {
     const metered = module.quick?.ready;
-    if (!metered || !mayRunOnMainThread(this.limits, job.stdin.byteLength, linksExtensions || job.files !== undefined)) return undefined;
+    if (!metered || !this.mainThread || !mayRunOnMainThread(this.limits, job.stdin.byteLength, linksExtensions || job.files !== undefined)) return undefined;
     const outcome = this.mainThread.run(module.id, metered, module.memory, job.stdin, { args: job.args ?? NONE, env: job.env ?? NONE });
     if (outcome) this.ranOnMainThread++;
     else module.quick!.noteGivenBack();
@@ -335,7 +337,7 @@ export class JobRunner {
     const { executable, bytes, memory, extensionImports, meterable } = prepared;
     // A module that links extensions cannot be instantiated ahead: its imports come with each run.
     const instantiateAhead = prepared.instantiateAhead && extensionImports.length === 0;
-    const quick = meterable && instantiateAhead ? new QuickRuns(meterable) : undefined;
+    const quick = meterable && instantiateAhead && this.mainThread ? new QuickRuns(meterable) : undefined;
     return { ok: true, id: this.nextModuleId++, module: executable, instantiateAhead, bytes, memory, extensionImports, quick };
   }
 

@@ -36,6 +36,7 @@ const AGENT_OPTIONS = {
   'max-queued-jobs': { type: 'string' },
   'max-queued-input-mb': { type: 'string' },
   'module-cache-mb': { type: 'string' },
+  'workers-only': { type: 'boolean' },
   'max-manifest-bytes': { type: 'string' },
   'max-connections': { type: 'string' },
   extensions: { type: 'string' },
@@ -74,6 +75,8 @@ Options:
   --max-queued-jobs N   jobs that may wait for a busy worker; more are answered 503 (default ${DEFAULT_MAX_QUEUED_JOBS})
   --max-queued-input-mb N  MiB of input that waiting jobs may hold; more is answered 503 (default ${DEFAULT_MAX_QUEUED_INPUT_BYTES / MIB})
   --module-cache-mb N   MiB of compiled executables kept for the next runs (default ${DEFAULT_MODULE_CACHE_BYTES / MIB})
+  --workers-only        run every job in a worker thread; by default a job that proved quick runs on
+                        the agent's own thread, metered so that it stops within milliseconds
   --extensions DIR      every DIR/*.wasm is an extension named by its file stem, which jobs that list
                         it in required_extensions link by import (default: $EXTENSIONS_PATH; none)
   -h, --help            this help`,
@@ -125,6 +128,7 @@ function agentOptionsFrom(values: AgentValues, io: CliIo): AgentOptions {
     maxQueuedJobs: number('max-queued-jobs', 0, 1_000_000),
     maxQueuedInputBytes: mebibytes(number('max-queued-input-mb', 0, 1024 * 1024)),
     moduleCacheBytes: mebibytes(number('module-cache-mb', 0, 1024 * 1024)),
+    mainThreadRuns: values['workers-only'] !== true,
     maxManifestBytes: number('max-manifest-bytes', 1, 2 ** 32),
     connections: { maxConnections: number('max-connections', 1, 1_000_000) ?? DEFAULT_MAX_CONNECTIONS },
     extensionsDir: extensionsDir(values, io),
