@@ -6,13 +6,15 @@
 export const MEMORY_FAULT = Symbol('memory fault');
 
 const EMPTY = new Uint8Array(0);
+/** Shared by every detached host: attach runs twice per job, and a new ArrayBuffer is not free. */
+const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export class GuestMemory {
   private memory: WebAssembly.Memory | undefined;
   private cachedBuffer: ArrayBuffer | undefined;
   bytes: Uint8Array = EMPTY;
-  view = new DataView(new ArrayBuffer(0));
+  view = EMPTY_VIEW;
 
   /** The memory attached now (the job's, or an extension's during its WASI call). */
   get current(): WebAssembly.Memory | undefined {
@@ -23,7 +25,7 @@ export class GuestMemory {
     this.memory = memory;
     this.cachedBuffer = undefined;
     this.bytes = EMPTY;
-    this.view = new DataView(new ArrayBuffer(0));
+    this.view = EMPTY_VIEW;
   }
 
   /** Bytes the guest's memory holds now (0 before it is attached). */

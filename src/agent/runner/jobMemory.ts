@@ -65,9 +65,16 @@ function zero(memory: WebAssembly.Memory): void {
   new Uint8Array(memory.buffer).fill(0);
 }
 
+/** Import objects made by importsWithMemory, kept for the memory's next instances (it is reused). */
+const withMemory = new WeakMap<WebAssembly.Memory, { imports: WebAssembly.Imports; made: WebAssembly.Imports }>();
+
 /** The import object of `imports` plus `memory` where a rewritten module imports it. */
 export function importsWithMemory(imports: WebAssembly.Imports, memory: WebAssembly.Memory): WebAssembly.Imports {
-  return { ...imports, [MEMORY_IMPORT.module]: { [MEMORY_IMPORT.name]: memory } };
+  const kept = withMemory.get(memory);
+  if (kept?.imports === imports) return kept.made;
+  const made = { ...imports, [MEMORY_IMPORT.module]: { [MEMORY_IMPORT.name]: memory } };
+  withMemory.set(memory, { imports, made });
+  return made;
 }
 
 /**

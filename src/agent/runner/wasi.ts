@@ -543,9 +543,13 @@ export class MemorySink implements OutputSink {
     return taken;
   }
 
-  /** What was written since the last take, as a copy of its own. */
+  /**
+   * What was written since the last take, as a copy of its own: a small one from Node's shared
+   * pool of buffers (no memory of its own to allocate, as for most jobs' output).
+   */
   take(): Uint8Array {
-    const result = this.buffer.slice(0, this.length);
+    const result = Buffer.allocUnsafe(this.length);
+    result.set(this.buffer.subarray(0, this.length));
     this.length = 0;
     return result;
   }
