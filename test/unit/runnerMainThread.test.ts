@@ -76,6 +76,7 @@ describe('quick jobs on the runner thread', function () {
   });
 
   it('keeps the output limit', async () => {
+    await runner.close();
     runner = new JobRunner({ limits: { ...LIMITS, outputBytes: 1000 }, workers: 1 });
     await warmUp();
     const before = runner.mainThreadRuns;
@@ -83,6 +84,35 @@ describe('quick jobs on the runner thread', function () {
     assert.ok(outcome.kind === 'exited' && outcome.outputLimited, 'stopped at the limit');
     assert.equal(outcome.stdout.byteLength, 1000);
     assert.equal(runner.mainThreadRuns, before + 1);
+  });
+
+  it('gives back a job that writes more than a run here may (1 MiB): the worker answers all of it', async () => {
+    await runner.close();
+    runner = new JobRunner({ limits: { ...LIMITS, outputBytes: 4 * 1024 * 1024 }, workers: 1 });
+    await warmUp();
+    const before = runner.mainThreadRuns;
+    const outcome = await run('O');
+    assert.ok(outcome.kind === 'exited' && !outcome.outputLimited);
+    assert.equal(outcome.stdout.byteLength, 2 * 1024 * 1024);
+    assert.equal(runner.mainThreadRuns, before);
+  });
+
+  it('gives back a job that asks for many random bytes at once', async () => {
+    await warmUp();
+    const before = runner.mainThreadRuns;
+    const outcome = await run('r');
+    assert.ok(outcome.kind === 'exited' && text(outcome.stdout) === 'random\n');
+    assert.equal(runner.mainThreadRuns, before);
+  });
+
+  it('answers a run here that took long (a bulk fill fuel does not count), then sends the next runs to the worker', async () => {
+    await warmUp();
+    const before = runner.mainThreadRuns;
+    const outcome = await run('F');
+    assert.ok(outcome.kind === 'exited' && text(outcome.stdout) === 'filled\n');
+    assert.equal(runner.mainThreadRuns, before + 1);
+    for (let i = 0; i < 4; i++) await run('q');
+    assert.equal(runner.mainThreadRuns, before + 1, 'it has to prove itself quick again');
   });
 
   it('must prove itself quick again, for longer, after a run it gave back', async () => {

@@ -18,9 +18,10 @@
  * and zeroed between jobs, a grown memory dropped (jobMemory.ts).
  */
 import { fuelRanOut, meterFuel } from '../../wasm/fuel';
+import { makeResettable, RESET_EXPORT } from '../../wasm/resettable';
 import { JobMemories, type MemoryShape } from './jobMemory';
 import type { JobLimits, JobOutcome } from './types';
-import { MemorySink, type RunContext, WasiHost } from './wasi';
+import { MemorySink, type RunContext, type WasiEnd, WasiHost } from './wasi';
 
 /**
  * Function entries and loop iterations a run here may make before it stops itself: a few
@@ -29,6 +30,13 @@ import { MemorySink, type RunContext, WasiHost } from './wasi';
 export const FUEL_BUDGET = 1_000_000;
 /** Larger modules are never metered: their copy would double a big compile for little gain. */
 export const MAX_METERED_MODULE_BYTES = 1024 * 1024;
+/** A job that writes more goes to a worker: copying its output would hold this thread. */
+const MAIN_THREAD_OUTPUT_BYTES = 1024 * 1024;
+/**
+ * A run here that took longer (work that fuel does not count: a bulk memory fill or copy, a large
+ * host call) is answered, but its module must prove itself quick again, as after a run given back.
+ */
+const SLOW_RUN_MS = 5;
 /** A larger stdin goes to a worker: the job's time grows with its input. */
 export const MAX_MAIN_THREAD_INPUT_BYTES = 64 * 1024;
 /** A worker run at most this long counts as quick (it includes the hand-off). */
@@ -68,6 +76,11 @@ export class QuickRuns {
     if (this.streak >= this.needed && this.meterable) this.meterSoon();
   }
 
+  /** A run here ended in time; one that took too long counts as given back. */
+  noteMainThreadRun(durationMs: number): void {
+    if (durationMs > SLOW_RUN_MS) this.noteGivenBack();
+  }
+
   /** A run here could not finish: the job went to a worker. */
   noteGivenBack(): void {
     this.streak = 0;
@@ -81,7 +94,7 @@ export class QuickRuns {
     setImmediate(() => {
       const metered = meterFuel(bytes, FUEL_BUDGET);
       if (!metered) return;
-      WebAssembly.compile(metered).then(
+      WebAssembly.compile(makeResettable(metered) ?? metered).then(
         (module) => (this.metered = module),
         () => undefined, // it stays a worker's job
       );
@@ -94,6 +107,33 @@ export function mayRunOnMainThread(limits: JobLimits, stdinBytes: number, hasFil
   return !hasFilesOrExtensions && stdinBytes <= MAX_MAIN_THREAD_INPUT_BYTES && limits.timeoutMs >= SHORTEST_TIMEOUT_MS;
 }
 
+/** How a run on this thread ended, and on which instance (its fuel tells whether it ran out). */
+interface Ran {
+  end: WasiEnd;
+  instance: WebAssembly.Instance;
+}
+
+/** A module's one instance on this thread, reset before each job. */
+interface Reusable {
+  metered: WebAssembly.Module;
+  instance: WebAssembly.Instance;
+  memory: WebAssembly.Memory;
+  reset: () => void;
+}
+
+const PAGE_BYTES = 65536;
+const resettable = new WeakMap<WebAssembly.Module, boolean>();
+
+/** The metered module was made resettable (wasm/resettable.ts): it exports the reset function. */
+function isResettable(module: WebAssembly.Module): boolean {
+  let known = resettable.get(module);
+  if (known === undefined) {
+    known = WebAssembly.Module.exports(module).some((e) => e.name === RESET_EXPORT && e.kind === 'function');
+    resettable.set(module, known);
+  }
+  return known;
+}
+
 interface Fresh {
   moduleId: number;
   metered: WebAssembly.Module;
@@ -102,28 +142,36 @@ interface Fresh {
   instance: WebAssembly.Instance;
 }
 
-/** Thrown by a sleep on this thread; the run is given back (a guest that catches it is too). */
-const GIVE_BACK = Symbol('the job wants to sleep: it runs in a worker');
+/** Thrown by the host when a job must go to a worker; the run is given back (a guest that catches it is too). */
+const GIVE_BACK = Symbol('the job is given back to a worker');
 
 export class MainThreadRunner {
   private readonly stdout: MemorySink;
   private readonly stderr: MemorySink;
   private readonly host: WasiHost;
+  /** What a job may write here; one that writes more (and may, by its limit) is given back. */
+  private readonly outputCap: number;
   private readonly memories = new JobMemories<number>();
   /** Modules whose memories are kept, oldest first. */
   private readonly memoryOwners: number[] = [];
-  private wantedToSleep = false;
+  /** The host gave the running job back (a sleep, a large call, a large output). */
+  private givenBack = false;
+  /** Modules' kept instances (resettable ones), least recently used first. */
+  private readonly reusable = new Map<number, Reusable>();
   /** A never-run instance of the module run last, made after its job (instantiateSoon). */
   private ahead: Fresh | undefined;
   private next: Omit<Fresh, 'instance' | 'memory'> | undefined;
   private aheadScheduled = false;
 
   constructor(private readonly limits: JobLimits) {
-    this.stdout = new MemorySink(limits.outputBytes);
-    this.stderr = new MemorySink(limits.outputBytes);
-    this.host = new WasiHost(this.stdout, this.stderr, () => {
-      this.wantedToSleep = true;
-      throw GIVE_BACK;
+    this.outputCap = Math.min(limits.outputBytes, MAIN_THREAD_OUTPUT_BYTES);
+    this.stdout = new MemorySink(this.outputCap);
+    this.stderr = new MemorySink(this.outputCap);
+    this.host = new WasiHost(this.stdout, this.stderr, {
+      giveBack: () => {
+        this.givenBack = true;
+        throw GIVE_BACK;
+      },
     });
   }
 
@@ -133,17 +181,67 @@ export class MainThreadRunner {
    */
   run(moduleId: number, metered: WebAssembly.Module, shape: MemoryShape | undefined, stdin: Uint8Array, context: RunContext): JobOutcome | undefined {
     const startedAt = performance.now();
-    this.wantedToSleep = false;
-    const fresh = this.takeAhead(metered) ?? this.instantiate(moduleId, metered, shape);
-    if (!fresh) return undefined;
-    const { instance, memory } = fresh;
-    const end = this.host.run(metered, stdin, instance, memory, { ...context, memoryBytes: this.limits.memoryBytes });
-    if (shape) this.memories.recycle(moduleId, shape);
+    this.givenBack = false;
+    const runContext = { ...context, memoryBytes: this.limits.memoryBytes };
+    const ran = shape && isResettable(metered) ? this.runReusing(moduleId, metered, shape, stdin, runContext) : this.runFresh(moduleId, metered, shape, stdin, runContext);
     const stdout = this.stdout.take();
     const stderr = this.stderr.take();
+    if (!ran || ran.end.kind !== 'exited' || this.givenBack || fuelRanOut(ran.instance)) return undefined;
+    if (ran.end.outputLimited && this.outputCap < this.limits.outputBytes) return undefined;
+    return { kind: 'exited', exitCode: ran.end.exitCode, outputLimited: ran.end.outputLimited, stdout, stderr, durationMs: performance.now() - startedAt };
+  }
+
+  /** A run on a fresh instance, made ahead after the module's last job when it could be. */
+  private runFresh(moduleId: number, metered: WebAssembly.Module, shape: MemoryShape | undefined, stdin: Uint8Array, context: RunContext): Ran | undefined {
+    const fresh = this.takeAhead(metered) ?? this.instantiate(moduleId, metered, shape);
+    if (!fresh) return undefined;
+    const end = this.host.run(metered, stdin, fresh.instance, fresh.memory, context);
+    if (shape) this.memories.recycle(moduleId, shape);
     this.instantiateSoon(moduleId, metered, shape);
-    if (end.kind !== 'exited' || this.wantedToSleep || fuelRanOut(instance)) return undefined;
-    return { kind: 'exited', exitCode: end.exitCode, outputLimited: end.outputLimited, stdout, stderr, durationMs: performance.now() - startedAt };
+    return { end, instance: fresh.instance };
+  }
+
+  /**
+   * A run on the module's one instance, put back in its fresh state first (wasm/resettable.ts):
+   * its memory all zero (zeroed after every job), then its data segments and mutable globals
+   * reset. A memory that the job grew is dropped with its instance, as a worker drops it.
+   */
+  private runReusing(moduleId: number, metered: WebAssembly.Module, shape: MemoryShape, stdin: Uint8Array, context: RunContext): Ran | undefined {
+    const kept = this.reusableFor(moduleId, metered, shape);
+    if (!kept) return undefined;
+    try {
+      kept.reset();
+    } catch {
+      this.reusable.delete(moduleId);
+      return undefined;
+    }
+    const end = this.host.run(metered, stdin, kept.instance, kept.memory, context);
+    if (kept.memory.buffer.byteLength > shape.initial * PAGE_BYTES) this.reusable.delete(moduleId);
+    else new Uint8Array(kept.memory.buffer).fill(0);
+    return { end, instance: kept.instance };
+  }
+
+  /** The module's kept instance, or a new one (at most KEPT_MEMORIES modules keep one). */
+  private reusableFor(moduleId: number, metered: WebAssembly.Module, shape: MemoryShape): Reusable | undefined {
+    let kept = this.reusable.get(moduleId);
+    if (kept?.metered === metered) {
+      this.reusable.delete(moduleId); // re-inserted below: the map is in least-recent-first order
+    } else {
+      const memory = new WebAssembly.Memory(shape);
+      let instance: WebAssembly.Instance;
+      try {
+        instance = this.host.instantiate(metered, memory);
+      } catch {
+        return undefined;
+      }
+      kept = { metered, instance, memory, reset: instance.exports[RESET_EXPORT] as () => void };
+    }
+    this.reusable.set(moduleId, kept);
+    for (const oldest of this.reusable.keys()) {
+      if (this.reusable.size <= KEPT_MEMORIES) break;
+      this.reusable.delete(oldest);
+    }
+    return kept;
   }
 
   /** A fresh instance on the module's zeroed memory (its data segments applied), or undefined if it cannot be made. */

@@ -272,8 +272,11 @@ export class JobRunner {
     const metered = module.quick?.ready;
     if (!metered || !this.mainThread || !mayRunOnMainThread(this.limits, job.stdin.byteLength, linksExtensions || job.files !== undefined)) return undefined;
     const outcome = this.mainThread.run(module.id, metered, module.memory, job.stdin, { args: job.args ?? NONE, env: job.env ?? NONE });
-    if (outcome) this.ranOnMainThread++;
-    else module.quick!.noteGivenBack();
+    if (!outcome) module.quick!.noteGivenBack();
+    else {
+      this.ranOnMainThread++;
+      module.quick!.noteMainThreadRun(outcome.durationMs);
+    }
     return outcome;
   }
 

@@ -63,6 +63,9 @@ function sleepNanoseconds(ns: bigint): void {
 }
 
 const EMPTY = new Uint8Array(0);
+/** On the main thread, larger calls give the job back: each could hold the thread for milliseconds. */
+const MAIN_THREAD_RANDOM_BYTES = 64 * 1024;
+const MAIN_THREAD_SUBSCRIPTIONS = 64;
 
 type HostFunction = (...args: never[]) => number | void;
 
@@ -125,13 +128,13 @@ export class WasiHost {
   private startedAt = 0n;
 
   /**
-   * `sleep` blocks the thread for a job's sleep; a host on a thread that must not block (the
-   * agent's own: mainThread.ts) gives one that stops the job instead.
+   * `mainThread`: this host runs on a thread that must neither block nor stall (the agent's own:
+   * mainThread.ts); a call that would sleep, or do a lot of work at once, gives the job back there.
    */
   constructor(
     private readonly stdout: OutputSink,
     private readonly stderr: OutputSink,
-    private readonly sleep: (ns: bigint) => void = sleepNanoseconds,
+    private readonly mainThread?: { giveBack(): never },
   ) {
     this.files = new WasiFiles(this.mem, {
       readStdin: (into) => this.readStdin(into),
@@ -316,6 +319,7 @@ export class WasiHost {
   }
 
   private randomGet(ptr: number, length: number): Errno {
+    if (this.mainThread && length > MAIN_THREAD_RANDOM_BYTES) this.mainThread.giveBack();
     this.mem.refresh();
     randomFillSync(this.mem.slice(ptr, length));
     return Errno.Success;
@@ -332,6 +336,7 @@ export class WasiHost {
    */
   private pollOneoff(inPtr: number, outPtr: number, count: number, eventsPtr: number): Errno {
     if (count === 0) return Errno.Inval;
+    if (this.mainThread && count > MAIN_THREAD_SUBSCRIPTIONS) this.mainThread.giveBack();
     this.mem.refresh();
     this.mem.check(outPtr, count * EVENT_SIZE);
     const input = new DataView(this.mem.slice(inPtr, count * SUBSCRIPTION_SIZE).slice().buffer);
@@ -347,7 +352,10 @@ export class WasiHost {
         if (soonest === undefined || waitNs < soonest) soonest = waitNs;
       }
     }
-    if (!hasDescriptors && soonest !== undefined && soonest > 0n) this.sleep(soonest);
+    if (!hasDescriptors && soonest !== undefined && soonest > 0n) {
+      if (this.mainThread) this.mainThread.giveBack();
+      sleepNanoseconds(soonest);
+    }
     this.mem.refresh(); // a sleep cannot grow memory, but keep the invariant simple
     let written = 0;
     for (let i = 0; i < count; i++) {
