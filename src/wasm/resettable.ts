@@ -16,11 +16,13 @@
  * - data segments: one already passive, memory.init and data.drop are declined (the segments
  *   must stay whole for the next reset).
  * Anything else that cannot be reset from constants (a start section, a global initialised from
- * another, a data offset that is not an i32.const, a memory other than the first), or anything
- * the decoder of fuel.ts does not know, makes makeResettable answer undefined: the caller then
- * makes a fresh instance per job, which is always safe.
+ * another, a data offset that is not an i32.const), a memory the caller could not zero (none, two,
+ * one defined and not exported), or anything the decoder of fuel.ts does not know, makes
+ * makeResettable answer undefined: the caller then makes a fresh instance per job, always safe.
  *
  * A data segment out of bounds, which would fail instantiation, fails the reset instead (a trap).
+ * A job that grows the memory leaves it larger than a fresh instance's: the caller must then drop
+ * the memory and the instance with it, as jobMemory.ts drops a grown memory.
  */
 import { WasmFormatError } from './errors';
 import { concatBytes, encodeUleb } from './memoryCap';
@@ -106,10 +108,10 @@ function rewrite(bytes: Uint8Array): Uint8Array {
   const byId = sectionsById(sections);
   if (byId.has(Id.Start)) throw new NotResettable(); // it runs guest code that a reset would not repeat
   const imports = readImports(bytes, byId.get(Id.Import));
-  if (imports.memories + count(bytes, byId.get(Id.Memory)) === 0) throw new NotResettable();
+  const exportsMemory = checkExports(bytes, byId.get(Id.Export));
+  checkOneMemoryTheCallerCanZero(imports.memories, count(bytes, byId.get(Id.Memory)), exportsMemory);
   const globals = mutableGlobals(bytes, byId.get(Id.Global), imports.globals);
   const segments = dataSegments(bytes, byId.get(Id.Data));
-  checkNoResetExport(bytes, byId.get(Id.Export));
   const definedFunctions = count(bytes, byId.get(Id.Function));
   checkBodies(bytes, byId.get(Id.Code), definedFunctions);
 
@@ -262,16 +264,28 @@ function passiveDataSection(segments: DataSegment[]): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // Exports and code
 
-function checkNoResetExport(bytes: Uint8Array, section: Section | undefined): void {
-  if (!section) return;
+/** Declines an export of the reset's name already; answers whether memory 0 is exported. */
+function checkExports(bytes: Uint8Array, section: Section | undefined): boolean {
+  if (!section) return false;
   const reader = sectionReader(bytes, section);
   const entries = reader.uleb('the number of exports');
+  let exportsMemory = false;
   for (let i = 0; i < entries; i++) {
     if (reader.name('the name of an export') === RESET_EXPORT) throw new NotResettable();
-    readExternalKind(reader, 'an export');
-    reader.uleb('the index of an export');
+    const kind = readExternalKind(reader, 'an export');
+    if (reader.uleb('the index of an export') === 0 && kind === 'memory') exportsMemory = true;
   }
   checkAtEnd(reader);
+  return exportsMemory;
+}
+
+/**
+ * The caller zeroes the memory between jobs, so there must be one, and it must be able to reach
+ * it: imported, or defined and exported. A second memory would keep one job's bytes for the next.
+ */
+function checkOneMemoryTheCallerCanZero(imported: number, defined: number, exported: boolean): void {
+  if (imported + defined !== 1) throw new NotResettable();
+  if (defined === 1 && !exported) throw new NotResettable();
 }
 
 /** `(export RESET_EXPORT (func index))` */

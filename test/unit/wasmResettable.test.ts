@@ -190,7 +190,7 @@ describe('makeResettable', () => {
     });
 
     it('a module without data: only its globals are reset', async () => {
-      const original = await watToWasm(`(module (memory 1) (global $g (export "g") (mut i64) (i64.const 42))
+      const original = await watToWasm(`(module (memory (export "m") 1) (global $g (export "g") (mut i64) (i64.const 42))
         (func (export "bump") (global.set $g (i64.add (global.get $g) (i64.const 1)))))`);
       const result = resettable(original);
       assert.ok(!sectionIds(result).includes(12), 'no data count section is needed');
@@ -244,7 +244,7 @@ describe('makeResettable', () => {
     });
 
     it('resets the fuel global of a metered module too', async () => {
-      const original = await watToWasm('(module (memory 1) (func (export "spin") (param $n i32) (loop $l (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))');
+      const original = await watToWasm('(module (memory (export "m") 1) (func (export "spin") (param $n i32) (loop $l (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))');
       const instance = instantiate(resettable(meterFuel(original, 100)!));
       exported(instance).spin!(60);
       assert.throws(() => exported(instance).spin!(60), WebAssembly.RuntimeError, 'out of fuel');
@@ -260,7 +260,7 @@ describe('makeResettable', () => {
     };
 
     it('code that changes a table', async () => {
-      const tables = '(table $t 2 funcref) (elem $seg func $f) (memory 1) (func $f)';
+      const tables = '(table $t 2 funcref) (elem $seg func $f) (memory (export "m") 1) (func $f)';
       const features = { reference_types: true };
       await declines('table.set', `(module ${tables} (func (table.set $t (i32.const 0) (ref.func $f))))`, features);
       await declines('table.grow', `(module ${tables} (func (drop (table.grow $t (ref.null func) (i32.const 1)))))`, features);
@@ -272,37 +272,45 @@ describe('makeResettable', () => {
     });
 
     it('passive data, memory.init, data.drop', async () => {
-      await declines('memory.init', '(module (memory 1) (data $p "x") (func (memory.init $p (i32.const 0) (i32.const 0) (i32.const 1))))');
-      await declines('data.drop', '(module (memory 1) (data $p "x") (func (data.drop $p)))');
-      await declines('an unused passive segment', '(module (memory 1) (data $p "x"))');
+      await declines('memory.init', '(module (memory (export "m") 1) (data $p "x") (func (memory.init $p (i32.const 0) (i32.const 0) (i32.const 1))))');
+      await declines('data.drop', '(module (memory (export "m") 1) (data $p "x") (func (data.drop $p)))');
+      await declines('an unused passive segment', '(module (memory (export "m") 1) (data $p "x"))');
     });
 
     it('a start section', async () => {
-      await declines('start', '(module (memory 1) (func $main) (start $main))');
+      await declines('start', '(module (memory (export "m") 1) (func $main) (start $main))');
     });
 
     it('a mutable global not initialised by a single numeric constant', async () => {
-      await declines('global.get', '(module (import "env" "g" (global i32)) (memory 1) (global (mut i32) (global.get 0)))');
-      await declines('v128', '(module (memory 1) (global (mut v128) (v128.const i32x4 1 2 3 4)))');
-      await declines('funcref', '(module (memory 1) (global (mut funcref) (ref.null func)))', { reference_types: true });
-      assert.ok(makeResettable(await watToWasm('(module (import "env" "g" (global i32)) (memory 1) (global i32 (global.get 0)))')), 'an immutable one is fine');
+      await declines('global.get', '(module (import "env" "g" (global i32)) (memory (export "m") 1) (global (mut i32) (global.get 0)))');
+      await declines('v128', '(module (memory (export "m") 1) (global (mut v128) (v128.const i32x4 1 2 3 4)))');
+      await declines('funcref', '(module (memory (export "m") 1) (global (mut funcref) (ref.null func)))', { reference_types: true });
+      assert.ok(makeResettable(await watToWasm('(module (import "env" "g" (global i32)) (memory (export "m") 1) (global i32 (global.get 0)))')), 'an immutable one is fine');
     });
 
     it('data at an offset that is not an i32.const', async () => {
-      await declines('global.get offset', '(module (import "env" "base" (global i32)) (memory 1) (data (global.get 0) "x"))');
+      await declines('global.get offset', '(module (import "env" "base" (global i32)) (memory (export "m") 1) (data (global.get 0) "x"))');
     });
 
-    it('data for a memory other than the first', () => {
-      // (memory 1) (memory 1) (data (memory 1) (i32.const 0) "x"), by hand: wabt would not write it without multi-memory
-      const bytes = Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 5, 2, 0, 1, 0, 1, 11, 8, 1, 2, 1, 0x41, 0, 0x0b, 1, 0x78]);
-      assert.equal(makeResettable(bytes), undefined);
-      bytes[bytes.length - 6] = 0; // memory 0: fine
-      assert.ok(makeResettable(bytes));
+    it('two memories, or data for a memory other than the first', () => {
+      // (memory 1) (memory 1) (export "m" (memory 0)) (data (memory 1) (i32.const 0) "x"), by hand: wabt would not write it without multi-memory
+      const header = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0];
+      const exportM = [7, 5, 1, 1, 0x6d, 2, 0];
+      const data = (memory: number) => [11, 8, 1, 2, memory, 0x41, 0, 0x0b, 1, 0x78];
+      assert.equal(makeResettable(Uint8Array.from([...header, 5, 5, 2, 0, 1, 0, 1, ...exportM, ...data(1)])), undefined, 'data for memory 1');
+      assert.equal(makeResettable(Uint8Array.from([...header, 5, 5, 2, 0, 1, 0, 1, ...exportM, ...data(0)])), undefined, 'a second memory');
+      assert.equal(makeResettable(Uint8Array.from([...header, 5, 3, 1, 0, 1, ...exportM, ...data(1)])), undefined, 'data for a memory that is not');
+      assert.ok(makeResettable(Uint8Array.from([...header, 5, 3, 1, 0, 1, ...exportM, ...data(0)])), 'flags 2, memory 0: fine');
+    });
+
+    it('a memory of its own that the caller cannot reach to zero', async () => {
+      await declines('not exported', '(module (memory 1) (data (i32.const 0) "x"))');
+      assert.ok(makeResettable(await watToWasm('(module (memory (export "m") 1) (data (i32.const 0) "x"))')));
     });
 
     it('no memory, or an export of the reset name already', async () => {
       await declines('no memory', '(module (global (mut i32) (i32.const 1)) (func))');
-      await declines('the export exists', `(module (memory 1) (func (export "${RESET_EXPORT}")))`);
+      await declines('the export exists', `(module (memory (export "m") 1) (func (export "${RESET_EXPORT}")))`);
     });
 
     it('every truncation of a module', async () => {
