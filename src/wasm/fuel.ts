@@ -10,7 +10,7 @@
  * exported (FUEL_EXPORT) so that the caller can tell a trap of ours from the job's own.
  *
  * Finding loop headers means decoding every instruction of every body. The decoder knows the
- * MVP and the finished proposals a toolchain emits (see scanInstructions); anything else (GC,
+ * MVP and the finished proposals a toolchain emits (see visitInstructions); anything else (GC,
  * typed function references, new exception handling, an unknown opcode, malformed bytes) makes
  * meterFuel answer undefined: the caller then runs the module unmetered, in a worker, which is
  * always safe. A wrong guess about an opcode's immediates would not be.
@@ -25,8 +25,11 @@ export const FUEL_EXPORT = 'serval:fuel';
 /** The most fuel a module can hold: an i32.const, read as a positive number. */
 const MAX_BUDGET = 0x7fffffff;
 
-/** Thrown inside this module for anything the rewrite does not know well enough; meterFuel answers undefined. */
-class NotMeterable extends Error {}
+/**
+ * Thrown inside this module for anything the rewrite does not know well enough; meterFuel answers
+ * undefined. Also thrown by the instruction walk shared with resettable.ts.
+ */
+export class NotMeterable extends Error {}
 
 /** The module with a fuel check at every function entry and every loop header, or undefined when it cannot be metered safely. */
 export function meterFuel(bytes: Uint8Array, budget: number): Uint8Array | undefined {
@@ -63,7 +66,7 @@ const enum Id {
 }
 
 /** Where each known section may appear, by id (custom sections, 0, may appear anywhere). */
-const SECTION_RANK: Readonly<Record<number, number>> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13 };
+export const SECTION_RANK: Readonly<Record<number, number>> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13 };
 
 const GLOBAL_KIND = 0x03;
 
@@ -111,7 +114,7 @@ function checkCustomSection(bytes: Uint8Array, section: Section): void {
 }
 
 /** Only function types of plain value types: a GC type section (rec, struct, array, sub) is not ours to judge. */
-function checkFunctionTypes(bytes: Uint8Array, section: Section | undefined): void {
+export function checkFunctionTypes(bytes: Uint8Array, section: Section | undefined): void {
   if (!section) return;
   const reader = sectionReader(bytes, section);
   const count = reader.uleb('the number of types');
@@ -167,14 +170,14 @@ function fuelExportEntry(globalIndex: number): Uint8Array {
 }
 
 /** A vector section (count, entries) with one more entry at its end; a new section when there was none. */
-function withEntry(bytes: Uint8Array, section: Section | undefined, id: number, entry: Uint8Array): Uint8Array {
+export function withEntry(bytes: Uint8Array, section: Section | undefined, id: number, entry: Uint8Array): Uint8Array {
   if (!section) return encodedSection(id, concatBytes([Uint8Array.from([1]), entry]));
   const reader = sectionReader(bytes, section);
   const count = reader.uleb('the number of entries of a section');
   return encodedSection(id, concatBytes([Uint8Array.from(encodeUleb(count + 1)), bytes.subarray(reader.offset, section.end), entry]));
 }
 
-function encodedSection(id: number, content: Uint8Array): Uint8Array {
+export function encodedSection(id: number, content: Uint8Array): Uint8Array {
   return concatBytes([Uint8Array.from([id, ...encodeUleb(content.length)]), content]);
 }
 
@@ -182,7 +185,7 @@ function encodedSection(id: number, content: Uint8Array): Uint8Array {
  * The module with the replaced sections in place of the originals, and those it did not have
  * (global, export) added where the section order wants them; custom sections stay where they were.
  */
-function assemble(bytes: Uint8Array, sections: Section[], replaced: Map<number, Uint8Array>): Uint8Array {
+export function assemble(bytes: Uint8Array, sections: Section[], replaced: Map<number, Uint8Array>): Uint8Array {
   const present = new Set(sections.map((section) => section.id));
   const added = [...replaced.keys()].filter((id) => !present.has(id)).sort((a, b) => SECTION_RANK[a]! - SECTION_RANK[b]!);
   const pieces: Uint8Array[] = [bytes.subarray(0, sections[0]?.start ?? bytes.length)];
@@ -260,13 +263,10 @@ function meteredCodeSection(bytes: Uint8Array, section: Section, definedFunction
 
 /** Notes where a body's checks go: after its locals, and after each loop's block type. */
 function scanBody(reader: ByteReader, insertions: number[]): void {
-  const groups = reader.uleb('the number of local declarations');
-  for (let i = 0; i < groups; i++) {
-    reader.uleb('the number of locals');
-    skipValueType(reader);
-  }
-  insertions.push(reader.offset);
-  scanInstructions(reader, insertions);
+  insertions.push(skipLocals(reader));
+  visitInstructions(reader, (opcode) => {
+    if (opcode === LOOP) insertions.push(reader.offset); // where each iteration starts
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,6 +275,23 @@ function scanBody(reader: ByteReader, insertions: number[]): void {
 /** The value types a module of the finished proposals uses; references of the GC proposal (0x63/0x64) are not. */
 const PLAIN_VALUE_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f]);
 const EMPTY_BLOCK_TYPE = 0x40;
+const LOOP = 0x03;
+
+/** Skips a body's local declarations; returns the offset of its first instruction. */
+export function skipLocals(reader: ByteReader): number {
+  const groups = reader.uleb('the number of local declarations');
+  for (let i = 0; i < groups; i++) {
+    reader.uleb('the number of locals');
+    skipValueType(reader);
+  }
+  return reader.offset;
+}
+
+/**
+ * Told of each instruction once its immediates are read (the reader is just past it): its opcode,
+ * and after a 0xFC, 0xFD or 0xFE prefix the opcode that follows (else -1).
+ */
+export type InstructionVisitor = (opcode: number, prefixed: number) => void;
 
 function skipValueType(reader: ByteReader): void {
   if (!PLAIN_VALUE_TYPES.has(reader.byte('a value type'))) throw new NotMeterable();
@@ -286,14 +303,20 @@ function skipValueTypes(reader: ByteReader): void {
 }
 
 /**
- * Walks a body's instructions to its final `end`, noting each loop's header. Every opcode known
- * has its immediates skipped; any other ends the rewrite (see the header comment).
+ * Walks a body's instructions (after its locals) to its final `end`, telling `visit` of each.
+ * Every opcode known has its immediates skipped; any other throws NotMeterable (see the header
+ * comment), as do bytes after the final `end`.
  */
-function scanInstructions(reader: ByteReader, insertions: number[]): void {
+export function visitInstructions(reader: ByteReader, visit: InstructionVisitor): void {
   let depth = 1; // the body itself is a block
   for (;;) {
     const opcode = reader.byte('an instruction');
-    if (opcode >= 0x45 && opcode <= 0xc4) continue; // numeric instructions, sign extension: no immediates
+    let prefixed = -1;
+    if (opcode >= 0x45 && opcode <= 0xc4) {
+      // numeric instructions, sign extension: no immediates
+      visit(opcode, prefixed);
+      continue;
+    }
     switch (opcode) {
       case 0x00: // unreachable
       case 0x01: // nop
@@ -310,14 +333,14 @@ function scanInstructions(reader: ByteReader, insertions: number[]): void {
         skipBlockType(reader);
         depth++;
         break;
-      case 0x03: // loop: its header is where each iteration starts
+      case LOOP:
         skipBlockType(reader);
-        insertions.push(reader.offset);
         depth++;
         break;
       case 0x0b: // end
         if (--depth === 0) {
           if (!reader.atEnd) throw new NotMeterable(); // bytes after the body's end
+          visit(opcode, prefixed);
           return;
         }
         break;
@@ -369,18 +392,19 @@ function scanInstructions(reader: ByteReader, insertions: number[]): void {
         skipHeapType(reader);
         break;
       case 0xfc:
-        skipMiscInstruction(reader);
+        prefixed = skipMiscInstruction(reader);
         break;
       case 0xfd:
-        skipSimdInstruction(reader);
+        prefixed = skipSimdInstruction(reader);
         break;
       case 0xfe:
-        skipAtomicInstruction(reader);
+        prefixed = skipAtomicInstruction(reader);
         break;
       default:
         if (opcode >= 0x28 && opcode <= 0x3e) skipMemarg(reader); // loads and stores
         else throw new NotMeterable();
     }
+    visit(opcode, prefixed);
   }
 }
 
@@ -426,9 +450,9 @@ function skipMemarg(reader: ByteReader): void {
 }
 
 /** 0xFC: saturating truncation, bulk memory and table instructions. */
-function skipMiscInstruction(reader: ByteReader): void {
+function skipMiscInstruction(reader: ByteReader): number {
   const opcode = reader.uleb('a 0xFC instruction');
-  if (opcode <= 7) return; // trunc_sat
+  if (opcode <= 7) return opcode; // trunc_sat
   switch (opcode) {
     case 8: // memory.init data memory
     case 10: // memory.copy memory memory
@@ -436,7 +460,7 @@ function skipMiscInstruction(reader: ByteReader): void {
     case 14: // table.copy table table
       reader.uleb('an index');
       reader.uleb('an index');
-      return;
+      return opcode;
     case 9: // data.drop
     case 11: // memory.fill
     case 13: // elem.drop
@@ -444,7 +468,7 @@ function skipMiscInstruction(reader: ByteReader): void {
     case 16: // table.size
     case 17: // table.fill
       reader.uleb('an index');
-      return;
+      return opcode;
     default:
       throw new NotMeterable();
   }
@@ -453,7 +477,7 @@ function skipMiscInstruction(reader: ByteReader): void {
 const LAST_SIMD_OPCODE = 0x113; // the last of relaxed SIMD
 
 /** 0xFD: SIMD, relaxed SIMD. */
-function skipSimdInstruction(reader: ByteReader): void {
+function skipSimdInstruction(reader: ByteReader): number {
   const opcode = reader.uleb('a 0xFD instruction');
   if (opcode <= 11 || opcode === 92 || opcode === 93) skipMemarg(reader); // loads, stores
   else if (opcode === 12 || opcode === 13) reader.skip(16, 'a v128 constant or shuffle'); // v128.const, i8x16.shuffle
@@ -462,15 +486,17 @@ function skipSimdInstruction(reader: ByteReader): void {
     skipMemarg(reader); // load_lane, store_lane
     reader.byte('a lane index');
   } else if (opcode > LAST_SIMD_OPCODE) throw new NotMeterable();
+  return opcode;
 }
 
 /** 0xFE: threads (atomics). */
-function skipAtomicInstruction(reader: ByteReader): void {
+function skipAtomicInstruction(reader: ByteReader): number {
   const opcode = reader.uleb('a 0xFE instruction');
   if (opcode <= 2 || (opcode >= 0x10 && opcode <= 0x4e)) skipMemarg(reader); // notify, wait, atomic loads, stores, rmw
   else if (opcode === 3) {
     if (reader.byte('atomic.fence') !== 0x00) throw new NotMeterable();
   } else throw new NotMeterable();
+  return opcode;
 }
 
 // ---------------------------------------------------------------------------------------------
