@@ -14,8 +14,12 @@
  * no effect until it is answered). The module then has to prove itself quick again, over twice as
  * many worker runs each time, so a job that is only sometimes quick costs little.
  *
- * Isolation is the workers': a fresh instance per job, memories reused only by the same module
- * and zeroed between jobs, a grown memory dropped (jobMemory.ts).
+ * Isolation is the workers': nothing of a job outlives it. Where the metered copy could also be
+ * made resettable (wasm/resettable.ts), one instance per module runs job after job: its memory is
+ * zeroed after every job, and before each its data segments and mutable globals are set back, so
+ * it starts exactly as a fresh instance would (its tables cannot change: such modules are declined);
+ * a job that grew the memory takes the instance with it. Otherwise every job gets a fresh instance,
+ * on a memory reused only by the same module and zeroed between jobs (jobMemory.ts).
  */
 import { fuelRanOut, meterFuel } from '../../wasm/fuel';
 import { makeResettable, RESET_EXPORT } from '../../wasm/resettable';
