@@ -9,6 +9,13 @@
  * The global is appended after every other global, so no index in the module shifts; it is
  * exported (FUEL_EXPORT) so that the caller can tell a trap of ours from the job's own.
  *
+ * A bulk instruction (memory.fill, memory.copy, memory.init, table.fill, table.copy, table.init)
+ * does work in proportion to its length operand in one step, so each is preceded by a charge of
+ * `length >>> 5` (one unit per 32 bytes or elements), which traps first, fuel set to 0, when it is
+ * more than the fuel left: the instruction never runs unpaid. The charge keeps the length in a
+ * scratch i32 local appended to the function's locals. A module with a 64-bit memory or table
+ * (whose lengths are i64) is declined rather than charged by guess.
+ *
  * Finding loop headers means decoding every instruction of every body. The decoder knows the
  * MVP and the finished proposals a toolchain emits (see visitInstructions); anything else (GC,
  * typed function references, new exception handling, an unknown opcode, malformed bytes) makes
@@ -18,7 +25,7 @@
 import { WasmFormatError } from './errors';
 import { concatBytes, encodeUleb } from './memoryCap';
 import { ByteReader } from './reader';
-import { readExternalKind, readImportDescription, readSections, type Section, sectionReader } from './sections';
+import { type Limits, readExternalKind, readImportDescription, readLimits, readSections, type Section, sectionReader } from './sections';
 
 export const FUEL_EXPORT = 'serval:fuel';
 
@@ -60,6 +67,8 @@ const enum Id {
   Type = 1,
   Import = 2,
   Function = 3,
+  Table = 4,
+  Memory = 5,
   Global = 6,
   Export = 7,
   Code = 10,
@@ -73,17 +82,20 @@ const GLOBAL_KIND = 0x03;
 function meter(bytes: Uint8Array, budget: number): Uint8Array {
   const sections = readSections(bytes);
   const byId = knownSections(bytes, sections);
-  checkFunctionTypes(bytes, byId.get(Id.Type));
-  const fuelGlobal = importedGlobalCount(bytes, byId.get(Id.Import)) + definedGlobalCount(bytes, byId.get(Id.Global));
+  const paramCounts = functionTypeParamCounts(bytes, byId.get(Id.Type));
+  const imports = readImports(bytes, byId.get(Id.Import));
+  checkNo64BitLimits(bytes, byId.get(Id.Table), byId.get(Id.Memory));
+  const fuelGlobal = imports.globals + definedGlobalCount(bytes, byId.get(Id.Global));
   checkNoFuelExport(bytes, byId.get(Id.Export));
-  const definedFunctions = byId.has(Id.Function) ? sectionReader(bytes, byId.get(Id.Function)!).uleb('the number of functions') : 0;
+  const functionParams = definedFunctionParamCounts(bytes, byId.get(Id.Function), paramCounts);
+  const definedFunctions = functionParams.length;
 
   const replaced = new Map<number, Uint8Array>([
     [Id.Global, withEntry(bytes, byId.get(Id.Global), Id.Global, fuelGlobalEntry(budget))],
     [Id.Export, withEntry(bytes, byId.get(Id.Export), Id.Export, fuelExportEntry(fuelGlobal))],
   ]);
   const code = byId.get(Id.Code);
-  if (code) replaced.set(Id.Code, meteredCodeSection(bytes, code, definedFunctions, fuelCheck(fuelGlobal)));
+  if (code) replaced.set(Id.Code, meteredCodeSection(bytes, code, functionParams, fuelGlobal));
   else if (definedFunctions !== 0) throw new NotMeterable();
   return assemble(bytes, sections, replaced);
 }
@@ -115,19 +127,42 @@ function checkCustomSection(bytes: Uint8Array, section: Section): void {
 
 /** Only function types of plain value types: a GC type section (rec, struct, array, sub) is not ours to judge. */
 export function checkFunctionTypes(bytes: Uint8Array, section: Section | undefined): void {
-  if (!section) return;
+  functionTypeParamCounts(bytes, section);
+}
+
+/** The number of parameters of each type, after the checks of checkFunctionTypes. */
+function functionTypeParamCounts(bytes: Uint8Array, section: Section | undefined): number[] {
+  if (!section) return [];
   const reader = sectionReader(bytes, section);
   const count = reader.uleb('the number of types');
+  const params: number[] = [];
   for (let i = 0; i < count; i++) {
     if (reader.byte('the form of a type') !== 0x60) throw new NotMeterable();
-    skipValueTypes(reader); // parameters
+    params.push(skipValueTypes(reader)); // parameters
     skipValueTypes(reader); // results
   }
   if (!reader.atEnd) throw new NotMeterable();
+  return params;
 }
 
-function importedGlobalCount(bytes: Uint8Array, section: Section | undefined): number {
-  if (!section) return 0;
+/** For each defined function, in the order of the code section, the number of its parameters. */
+function definedFunctionParamCounts(bytes: Uint8Array, section: Section | undefined, paramCounts: readonly number[]): number[] {
+  if (!section) return [];
+  const reader = sectionReader(bytes, section);
+  const count = reader.uleb('the number of functions');
+  const params: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const type = paramCounts[reader.uleb('the type index of a function')];
+    if (type === undefined) throw new NotMeterable();
+    params.push(type);
+  }
+  if (!reader.atEnd) throw new NotMeterable();
+  return params;
+}
+
+/** Counts the imported globals; throws NotMeterable for an imported 64-bit memory or table. */
+function readImports(bytes: Uint8Array, section: Section | undefined): { globals: number } {
+  if (!section) return { globals: 0 };
   const reader = sectionReader(bytes, section);
   const count = reader.uleb('the number of imports');
   let globals = 0;
@@ -135,11 +170,42 @@ function importedGlobalCount(bytes: Uint8Array, section: Section | undefined): n
     reader.name('the module name of an import');
     reader.name('the name of an import');
     const kind = readExternalKind(reader, 'an import');
-    readImportDescription(reader, kind, 'an import');
+    if (kind === 'table') {
+      skipValueType(reader);
+      checkNot64Bit(readLimits(reader, 'an imported table'));
+    } else {
+      const limits = readImportDescription(reader, kind, 'an import');
+      if (limits) checkNot64Bit(limits); // a memory
+    }
     if (kind === 'global') globals++;
   }
   if (!reader.atEnd) throw new NotMeterable();
-  return globals;
+  return { globals };
+}
+
+/** Declines defined 64-bit tables and memories: their bulk instructions take an i64 length. */
+function checkNo64BitLimits(bytes: Uint8Array, tables: Section | undefined, memories: Section | undefined): void {
+  if (tables) {
+    const reader = sectionReader(bytes, tables);
+    const count = reader.uleb('the number of tables');
+    for (let i = 0; i < count; i++) {
+      skipValueType(reader); // a table with an initializer (0x40 0x00, typed references) is not ours either
+      checkNot64Bit(readLimits(reader, 'a table'));
+    }
+    if (!reader.atEnd) throw new NotMeterable();
+  }
+  if (memories) {
+    const reader = sectionReader(bytes, memories);
+    const count = reader.uleb('the number of memories');
+    for (let i = 0; i < count; i++) checkNot64Bit(readLimits(reader, 'a memory'));
+    if (!reader.atEnd) throw new NotMeterable();
+  }
+}
+
+const LIMITS_64_BIT = 0x04;
+
+function checkNot64Bit(limits: Limits): void {
+  if (limits.flags & LIMITS_64_BIT) throw new NotMeterable();
 }
 
 function definedGlobalCount(bytes: Uint8Array, section: Section | undefined): number {
@@ -208,31 +274,85 @@ function fuelCheck(fuelGlobal: number): Uint8Array {
   return Uint8Array.from([0x23, ...index, 0x45, 0x04, 0x40, 0x00, 0x0b, 0x23, ...index, 0x41, 0x01, 0x6b, 0x24, ...index]);
 }
 
+/** Bits of a bulk instruction's length that make one unit of fuel: one unit per 32 bytes or elements. */
+const BULK_COST_SHIFT = 5;
+
 /**
- * Two passes: the first decodes every body and notes where checks go (one offset per function
- * and per loop), the second writes the new section into one buffer of the exact size.
+ * Before a bulk instruction, the length on top of the stack kept in the scratch local S:
+ * `local.tee S; local.get S; i32.const 5; i32.shr_u; global.get F; i32.gt_u;
+ * if i32.const 0; global.set F; unreachable end;
+ * global.get F; local.get S; i32.const 5; i32.shr_u; i32.sub; global.set F`.
+ * Takes and leaves the i32 length; like fuelCheck it may use the fuel to 0 but never past it.
  */
-function meteredCodeSection(bytes: Uint8Array, section: Section, definedFunctions: number, check: Uint8Array): Uint8Array {
+function bulkCharge(fuelGlobal: number, scratch: number): Uint8Array {
+  const fuel = encodeUleb(fuelGlobal);
+  const local = encodeUleb(scratch);
+  const cost = [0x20, ...local, 0x41, BULK_COST_SHIFT, 0x76]; // local.get S; i32.const 5; i32.shr_u
+  return Uint8Array.from([
+    0x22, ...local, // local.tee S
+    ...cost,
+    0x23, ...fuel, 0x4b, // global.get F; i32.gt_u
+    0x04, 0x40, 0x41, 0x00, 0x24, ...fuel, 0x00, 0x0b, // if (i32.const 0; global.set F; unreachable) end
+    0x23, ...fuel,
+    ...cost,
+    0x6b, 0x24, ...fuel, // i32.sub; global.set F
+  ]);
+}
+
+/** 0xFC opcodes whose work grows with the i32 length on top of the stack. */
+const BULK_OPCODES = new Set([
+  8, // memory.init
+  10, // memory.copy
+  11, // memory.fill
+  12, // table.init
+  14, // table.copy
+  17, // table.fill
+]);
+
+/**
+ * The most locals (parameters included) a function may have and still compile: V8's limit
+ * (kV8MaxWasmFunctionLocals); a function that would pass it with the scratch local is declined.
+ */
+const MAX_FUNCTION_LOCALS = 50_000;
+
+/** A change to a body: the bytes [start, end) replaced by `bytes` (an insertion when start = end). */
+interface Edit {
+  start: number;
+  end: number;
+  bytes: Uint8Array;
+}
+
+/**
+ * Two passes: the first decodes every body and notes its edits (a check per function and per
+ * loop; for a body with bulk instructions, a scratch local and a charge before each), the second
+ * writes the new section into one buffer of the exact size.
+ */
+function meteredCodeSection(bytes: Uint8Array, section: Section, functionParams: readonly number[], fuelGlobal: number): Uint8Array {
+  const check = fuelCheck(fuelGlobal);
   const reader = sectionReader(bytes, section);
   const count = reader.uleb('the number of function bodies');
-  if (count !== definedFunctions) throw new NotMeterable();
+  if (count !== functionParams.length) throw new NotMeterable();
   const bodyStarts: number[] = [];
   const bodyEnds: number[] = [];
-  /** For each body, the number of entries of `insertions` up to and including its own. */
-  const insertionEnds: number[] = [];
-  const insertions: number[] = [];
+  const newSizes: number[] = [];
+  /** For each body, the number of entries of `edits` up to and including its own. */
+  const editEnds: number[] = [];
+  const edits: Edit[] = [];
   let contentSize = encodeUleb(count).length;
   for (let i = 0; i < count; i++) {
-    const size = reader.uleb('the size of a function body');
+    const size = reader.uleb('a function body');
     const start = reader.offset;
     reader.skip(size, 'a function body');
-    const before = insertions.length;
-    scanBody(new ByteReader(bytes, start, reader.offset), insertions);
-    const newSize = size + (insertions.length - before) * check.length;
+    let newSize = size;
+    for (const edit of scanBody(new ByteReader(bytes, start, reader.offset), functionParams[i]!, check, fuelGlobal)) {
+      edits.push(edit);
+      newSize += edit.bytes.length - (edit.end - edit.start);
+    }
     contentSize += ulebLength(newSize) + newSize;
     bodyStarts.push(start);
     bodyEnds.push(reader.offset);
-    insertionEnds.push(insertions.length);
+    newSizes.push(newSize);
+    editEnds.push(edits.length);
   }
   if (!reader.atEnd) throw new NotMeterable();
 
@@ -243,16 +363,16 @@ function meteredCodeSection(bytes: Uint8Array, section: Section, definedFunction
   let next = 0;
   for (let i = 0; i < count; i++) {
     const first = next;
-    next = insertionEnds[i]!;
-    const newSize = bodyEnds[i]! - bodyStarts[i]! + (next - first) * check.length;
-    at = writeUleb(out, at, newSize);
+    next = editEnds[i]!;
+    at = writeUleb(out, at, newSizes[i]!);
     let copiedUpTo = bodyStarts[i]!;
     for (let k = first; k < next; k++) {
-      out.set(bytes.subarray(copiedUpTo, insertions[k]!), at);
-      at += insertions[k]! - copiedUpTo;
-      out.set(check, at);
-      at += check.length;
-      copiedUpTo = insertions[k]!;
+      const edit = edits[k]!;
+      out.set(bytes.subarray(copiedUpTo, edit.start), at);
+      at += edit.start - copiedUpTo;
+      out.set(edit.bytes, at);
+      at += edit.bytes.length;
+      copiedUpTo = edit.end;
     }
     out.set(bytes.subarray(copiedUpTo, bodyEnds[i]!), at);
     at += bodyEnds[i]! - copiedUpTo;
@@ -261,12 +381,60 @@ function meteredCodeSection(bytes: Uint8Array, section: Section, definedFunction
   return out;
 }
 
-/** Notes where a body's checks go: after its locals, and after each loop's block type. */
-function scanBody(reader: ByteReader, insertions: number[]): void {
-  insertions.push(skipLocals(reader));
-  visitInstructions(reader, (opcode) => {
-    if (opcode === LOOP) insertions.push(reader.offset); // where each iteration starts
+/** One more local declaration: `(1 × i32)`, the scratch local of the bulk charges. */
+const SCRATCH_DECLARATION = Uint8Array.from([0x01, 0x7f]);
+
+/**
+ * A body's edits, in order: a check after its locals and after each loop's block type; when it
+ * has bulk instructions, its locals count rewritten, the scratch local declared last (its index
+ * is the number of parameters and locals) and a charge before each bulk instruction.
+ */
+function scanBody(reader: ByteReader, params: number, check: Uint8Array, fuelGlobal: number): Edit[] {
+  const bodyStart = reader.offset;
+  const { groups, groupsStart, locals, end: localsEnd } = readLocals(reader);
+  const loops: number[] = [];
+  const bulk: number[] = [];
+  let instructionStart = reader.offset;
+  visitInstructions(reader, (opcode, prefixed) => {
+    if (opcode === LOOP) loops.push(reader.offset); // where each iteration starts
+    else if (opcode === 0xfc && BULK_OPCODES.has(prefixed)) bulk.push(instructionStart);
+    instructionStart = reader.offset;
   });
+
+  const insertion = (at: number, inserted: Uint8Array): Edit => ({ start: at, end: at, bytes: inserted });
+  if (bulk.length === 0) return [insertion(localsEnd, check), ...loops.map((at) => insertion(at, check))];
+
+  const scratch = params + locals;
+  if (scratch + 1 > MAX_FUNCTION_LOCALS) throw new NotMeterable();
+  const charge = bulkCharge(fuelGlobal, scratch);
+  const edits: Edit[] = [
+    { start: bodyStart, end: groupsStart, bytes: Uint8Array.from(encodeUleb(groups + 1)) },
+    insertion(localsEnd, concatBytes([SCRATCH_DECLARATION, check])),
+  ];
+  // Both lists are in body order. A loop's first instruction may be a bulk one (its length a
+  // parameter of the loop): both go at one offset, the loop's check first (either order is valid).
+  let l = 0;
+  let b = 0;
+  while (l < loops.length || b < bulk.length) {
+    if (b >= bulk.length || (l < loops.length && loops[l]! <= bulk[b]!)) edits.push(insertion(loops[l++]!, check));
+    else edits.push(insertion(bulk[b++]!, charge));
+  }
+  return edits;
+}
+
+/**
+ * Reads a body's local declarations: how many groups, where the first starts (after their count,
+ * whatever its encoding), how many locals in all, and where the instructions start.
+ */
+function readLocals(reader: ByteReader): { groups: number; groupsStart: number; locals: number; end: number } {
+  const groups = reader.uleb('the number of local declarations');
+  const groupsStart = reader.offset;
+  let locals = 0;
+  for (let i = 0; i < groups; i++) {
+    locals += reader.uleb('the number of locals');
+    skipValueType(reader);
+  }
+  return { groups, groupsStart, locals, end: reader.offset };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -297,9 +465,11 @@ function skipValueType(reader: ByteReader): void {
   if (!PLAIN_VALUE_TYPES.has(reader.byte('a value type'))) throw new NotMeterable();
 }
 
-function skipValueTypes(reader: ByteReader): void {
+/** Skips a vector of value types; returns its length. */
+function skipValueTypes(reader: ByteReader): number {
   const count = reader.uleb('the number of value types');
   for (let i = 0; i < count; i++) skipValueType(reader);
+  return count;
 }
 
 /**
