@@ -5,6 +5,8 @@ import { runInProcess } from '../../src/agent/runner/inProcess';
 import { prepareJobModule } from '../../src/agent/runner/prepare';
 import type { JobOutcome } from '../../src/agent/runner/types';
 import { FUEL_EXPORT, fuelRanOut, meterFuel } from '../../src/wasm/fuel';
+import { encodeUleb } from '../../src/wasm/memoryCap';
+import { ByteReader } from '../../src/wasm/reader';
 import { readSections } from '../../src/wasm/sections';
 import wabt from 'wabt';
 import { watToWasm } from '../helpers/wat';
@@ -384,6 +386,232 @@ describe('meterFuel', () => {
     });
   });
 
+  describe('bulk instructions: charged by their length, before they run', () => {
+    const SEGMENT = 'The quick brown fox jumps over the lazy dog, twice: 0123456789!!';
+    const MEMORY_OPS = `(module (memory (export "mem") 1) (data $seg "${SEGMENT}")
+      (func (export "fill") (param $at i32) (param $len i32) (memory.fill (local.get $at) (i32.const 7) (local.get $len)))
+      (func (export "copy") (param $to i32) (param $from i32) (param $len i32) (memory.copy (local.get $to) (local.get $from) (local.get $len)))
+      (func (export "init") (param $at i32) (param $from i32) (param $len i32)
+        (memory.init $seg (local.get $at) (local.get $from) (local.get $len))))`;
+    const memoryOf = (instance: WebAssembly.Instance) => new Uint8Array((instance.exports.mem as WebAssembly.Memory).buffer);
+
+    it('memory.fill, memory.copy, memory.init: the same memory as unmetered, one unit per 32 bytes', async () => {
+      assert.equal(SEGMENT.length, 64);
+      const bytes = await watToWasm(MEMORY_OPS);
+      const plain = instantiate(bytes);
+      const instance = instantiate(metered(bytes));
+      for (const [name, args, cost] of [
+        ['fill', [100, 100], 3],
+        ['init', [500, 0, 64], 2],
+        ['copy', [300, 90, 64], 2],
+        ['copy', [1000, 500, 33], 1],
+        ['fill', [0, 31], 0],
+        ['init', [700, 10, 54], 1],
+        ['fill', [2000, 32 * 1000], 1000],
+        ['copy', [40_000, 2000, 0], 0],
+      ] as const) {
+        exported(plain)[name]!(...args);
+        const before = fuelLeft(instance) as number;
+        exported(instance)[name]!(...args);
+        assert.equal(before - (fuelLeft(instance) as number), 1 + cost, `${name}(${args.join(', ')}): the entry and the length`);
+      }
+      assert.deepEqual(memoryOf(instance), memoryOf(plain));
+      assert.equal(String.fromCharCode(...memoryOf(instance).subarray(500, 564)), SEGMENT);
+      assert.equal(fuelRanOut(instance), false);
+    });
+
+    it('table.fill, table.copy, table.init: the same table as unmetered, one unit per 32 elements', async () => {
+      const elements = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? '$one' : '$two')).join(' ');
+      const bytes = await watToWasm(
+        `(module (table $t 100 funcref) (elem $seg func ${elements}) (elem declare func $one)
+          (func $one (result i32) (i32.const 1))
+          (func $two (result i32) (i32.const 2))
+          (func (export "fill") (param $at i32) (param $len i32) (table.fill $t (local.get $at) (ref.func $one) (local.get $len)))
+          (func (export "copy") (param $to i32) (param $from i32) (param $len i32) (table.copy $t $t (local.get $to) (local.get $from) (local.get $len)))
+          (func (export "init") (param $at i32) (param $from i32) (param $len i32)
+            (table.init $t $seg (local.get $at) (local.get $from) (local.get $len)))
+          (func (export "at") (param $i i32) (result i32)
+            (if (result i32) (ref.is_null (table.get $t (local.get $i)))
+              (then (i32.const 0))
+              (else (call_indirect $t (result i32) (local.get $i))))))`,
+        'tables.wat',
+        { reference_types: true },
+      );
+      const plain = instantiate(bytes);
+      const instance = instantiate(metered(bytes));
+      for (const [name, args, cost] of [
+        ['init', [50, 0, 40], 1],
+        ['fill', [0, 33], 1],
+        ['copy', [5, 45, 40], 1],
+        ['fill', [95, 5], 0],
+        ['init', [60, 8, 32], 1],
+        ['copy', [0, 99, 1], 0],
+      ] as const) {
+        exported(plain)[name]!(...args);
+        const before = fuelLeft(instance) as number;
+        exported(instance)[name]!(...args);
+        assert.equal(before - (fuelLeft(instance) as number), 1 + cost, `${name}(${args.join(', ')})`);
+      }
+      const table = (of: WebAssembly.Instance) => Array.from({ length: 100 }, (_, i) => exported(of).at!(i));
+      assert.deepEqual(table(instance), table(plain));
+      assert.ok(table(plain).includes(2) && table(plain).includes(0), 'the checks saw every kind of entry');
+    });
+
+    const BIG_FILL = `(module (memory (export "mem") 1)
+      (func (export "big") (param $len i32) (result i32)
+        (drop (memory.grow (i32.const 1024)))
+        (memory.fill (i32.const 65536) (i32.const 70) (local.get $len))
+        (i32.const 1)))`;
+
+    it('traps before a fill of 64 MiB on the budget of the agent, leaving the memory as it was', async () => {
+      const instance = instantiate(metered(await watToWasm(BIG_FILL), 1_000_000));
+      assert.throws(() => exported(instance).big!(64 * 1024 * 1024), WebAssembly.RuntimeError);
+      assert.equal(fuelRanOut(instance), true);
+      assert.equal(fuelLeft(instance), 0);
+      const memory = memoryOf(instance);
+      assert.equal(memory.length, 1025 * 65536, 'the grow before it ran');
+      for (const at of [65536, 65537, 1_000_000, memory.length - 1]) assert.equal(memory[at], 0, `byte ${at} was not filled`);
+    });
+
+    it('may use the fuel to exactly 0, and traps one unit later', async () => {
+      const bytes = await watToWasm(BIG_FILL);
+      const exact = instantiate(metered(bytes, 11)); // the entry, then 10 units: 320 bytes
+      assert.equal(exported(exact).big!(320), 1);
+      assert.equal(fuelLeft(exact), 0);
+      assert.equal(memoryOf(exact)[65536 + 319], 70);
+
+      const over = instantiate(metered(bytes, 11));
+      assert.throws(() => exported(over).big!(352), WebAssembly.RuntimeError);
+      assert.equal(fuelRanOut(over), true);
+      assert.equal(memoryOf(over)[65536], 0, 'not filled');
+    });
+
+    it('reads the length as unsigned: a "negative" one is charged as huge, and with fuel to spare traps as the job would', async () => {
+      const bytes = await watToWasm(BIG_FILL);
+      const starved = instantiate(metered(bytes, 1_000_000));
+      assert.throws(() => exported(starved).big!(-1), WebAssembly.RuntimeError);
+      assert.equal(fuelRanOut(starved), true);
+
+      const rich = instantiate(metered(bytes)); // 2^27 units are less than the fuel: the fill itself is out of bounds
+      assert.throws(() => exported(rich).big!(-1), WebAssembly.RuntimeError);
+      assert.throws(() => exported(instantiate(bytes)).big!(-1), WebAssembly.RuntimeError);
+      assert.equal(fuelRanOut(rich), false, 'the trap is the job\'s');
+    });
+
+    describe('the scratch local', () => {
+      const LOCALS = `(module (memory 1)
+        (func (export "mixed") (param $a i32) (param $b i64) (param $c f64) (result f64)
+          (local $d f32) (local $e i64) (local $f i64) (local $g v128) (local $h i32)
+          (local.set $d (f32.const 1.5))
+          (local.set $e (i64.add (local.get $b) (i64.const 10)))
+          (local.set $f (i64.const 100))
+          (local.set $g (i32x4.splat (local.get $a)))
+          (local.set $h (i32.const 96))
+          (memory.fill (local.get $a) (i32.const 3) (local.get $h))
+          (memory.copy (i32.add (local.get $a) (i32.const 200)) (local.get $a) (i32.const 64))
+          (f64.add (f64.add (local.get $c)
+            (f64.convert_i64_s (i64.add (i64.add (local.get $e) (local.get $f))
+              (i64.extend_i32_u (i32.add (i32x4.extract_lane 2 (local.get $g))
+                (i32.add (i32.load8_u (i32.add (local.get $a) (i32.const 263))) (local.get $h)))))))
+            (f64.promote_f32 (local.get $d))))
+        (func (export "none") (param $at i32) (memory.fill (local.get $at) (i32.const 1) (i32.const 64)))
+        (func (export "nothing") (memory.copy (i32.const 0) (i32.const 64) (i32.const 64)))
+        (func (export "untouched") (param $x i32) (result i32) (local $y i64) (local.get $x))
+        (func (export "loopFill") (param $n i32)
+          (i32.const 0) (i32.const 9) (i32.const 64)
+          (loop $l (param i32 i32 i32) (result i32 i32 i32)
+            (memory.fill)
+            (i32.const 0) (i32.const 9) (i32.const 64)
+            (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+          (drop) (drop) (drop)))`;
+
+      /** The local declarations of each function body, as [count, type] pairs. */
+      function localDeclarations(bytes: Uint8Array): number[][][] {
+        const code = readSections(bytes).find((section) => section.id === 10)!;
+        const reader = new ByteReader(bytes, code.contentStart, code.end);
+        return Array.from({ length: reader.uleb('bodies') }, () => {
+          const size = reader.uleb('size');
+          const end = reader.offset + size;
+          const groups = Array.from({ length: reader.uleb('groups') }, () => [reader.uleb('count'), reader.byte('type')]);
+          reader.offset = end;
+          return groups;
+        });
+      }
+
+      it('comes after the parameters and every local of a function, which keep working', async () => {
+        const bytes = await watToWasm(LOCALS, 'locals.wat');
+        const plain = exported(instantiate(bytes));
+        const run = exported(instantiate(metered(bytes)));
+        assert.equal(run.mixed!(1000, 5n as never, 0.25), plain.mixed!(1000, 5n as never, 0.25));
+        assert.equal(run.mixed!(40, -7n as never, 2.5), plain.mixed!(40, -7n as never, 2.5));
+        assert.equal(run.untouched!(9), 9);
+      });
+
+      it('is one i32 declared last, only in functions with bulk instructions, even with two of them', async () => {
+        const bytes = await watToWasm(LOCALS, 'locals.wat');
+        const before = localDeclarations(bytes);
+        const after = localDeclarations(metered(bytes));
+        const i32 = 0x7f;
+        assert.deepEqual(after[0], [...before[0]!, [1, i32]], 'mixed: one more, after the others (two bulk instructions)');
+        assert.equal(before[0]!.reduce((sum, [count]) => sum + count!, 0), 5);
+        assert.deepEqual(before[1], []);
+        assert.deepEqual(after[1], [[1, i32]], 'none: its first local declaration');
+        assert.deepEqual(after[2], [[1, i32]], 'nothing: no params, so local 0');
+        assert.deepEqual(after[3], before[3], 'untouched');
+        assert.deepEqual(after[4], [[1, i32]], 'loopFill');
+      });
+
+      it('a loop whose first instruction is a bulk one: both are checked', async () => {
+        const bytes = await watToWasm(LOCALS, 'locals.wat');
+        const instance = instantiate(metered(bytes));
+        const before = fuelLeft(instance) as number;
+        exported(instance).loopFill!(5);
+        assert.equal(before - (fuelLeft(instance) as number), 1 + 5 * (1 + 2));
+      });
+
+      it('declines a function that has no room for it', async () => {
+        const declarations = (count: number) => [0x01, ...encodeUleb(count), 0x7f];
+        assert.ok(meterFuel(moduleWithBody([0x0b], declarations(49_999)), 10), 'no bulk instruction, no scratch local');
+        const fill = [0x41, 0x00, 0x41, 0x00, 0x41, 0x00, 0xfc, 0x0b, 0x00, 0x0b];
+        const withMemory = (locals: number[]) => withMemorySection(moduleWithBody(fill, locals));
+        const room = meterFuel(withMemory(declarations(49_999)), 10);
+        assert.ok(room && WebAssembly.validate(room), '49,999 locals and the scratch one');
+        assert.equal(meterFuel(withMemory(declarations(50_000)), 10), undefined);
+        assert.equal(meterFuel(withMemory([0x02, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x7f, 0x01, 0x7e]), 10), undefined, 'more locals than a u32');
+      });
+
+      it('rewrites a count of declarations in more bytes than it needs', async () => {
+        const fill = [0x41, 0x00, 0x41, 0x05, 0x41, 0xe0, 0x00, 0xfc, 0x0b, 0x00, 0x0b]; // 96 bytes of 5 at 0
+        const bytes = withMemorySection(moduleWithBody(fill, [0x81, 0x80, 0x00, 0x02, 0x7e])); // one group, its count in 3 bytes
+        assert.ok(WebAssembly.validate(bytes));
+        const result = metered(bytes);
+        assert.deepEqual(localDeclarations(result)[0], [[2, 0x7e], [1, 0x7f]]);
+      });
+    });
+
+    describe('declines 64-bit memories and tables (their lengths are i64)', () => {
+      const header = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0];
+      it('defined or imported', () => {
+        assert.ok(meterFuel(Uint8Array.from([...header, 5, 3, 1, 0x00, 1]), 10), 'a 32-bit memory');
+        assert.ok(meterFuel(Uint8Array.from([...header, 5, 4, 1, 0x03, 1, 1]), 10), 'a shared 32-bit memory');
+        assert.equal(meterFuel(Uint8Array.from([...header, 5, 3, 1, 0x04, 1]), 10), undefined, 'memory64');
+        assert.equal(meterFuel(Uint8Array.from([...header, 5, 4, 1, 0x05, 1, 2]), 10), undefined, 'memory64 with a maximum');
+        assert.ok(meterFuel(Uint8Array.from([...header, 4, 4, 1, 0x70, 0x00, 1]), 10), 'a 32-bit table');
+        assert.equal(meterFuel(Uint8Array.from([...header, 4, 4, 1, 0x70, 0x04, 1]), 10), undefined, 'table64');
+        const imported = (kind: number[]) => Uint8Array.from([...header, 2, 5 + kind.length, 1, 1, 0x65, 1, 0x6d, ...kind]);
+        assert.ok(meterFuel(imported([0x02, 0x00, 1]), 10), 'an imported 32-bit memory');
+        assert.equal(meterFuel(imported([0x02, 0x04, 1]), 10), undefined, 'an imported memory64');
+        assert.ok(meterFuel(imported([0x01, 0x70, 0x00, 1]), 10), 'an imported 32-bit table');
+        assert.equal(meterFuel(imported([0x01, 0x70, 0x04, 1]), 10), undefined, 'an imported table64');
+      });
+
+      it('from WAT', async () => {
+        const bytes = await watToUnvalidatedWasm('(module (memory i64 1) (func (export "f") (memory.fill (i64.const 0) (i32.const 0) (i64.const 64))))', { memory64: true, bulk_memory: true });
+        assert.equal(meterFuel(bytes, 10), undefined);
+      });
+    });
+  });
+
   describe('declines what it cannot meter safely, without throwing', () => {
     it('every truncation of a module', async () => {
       const bytes = await watToWasm(COMPUTE);
@@ -510,4 +738,10 @@ function moduleWithBody(code: readonly number[], locals: readonly number[] = [0x
     ...section(3, [1, 0]),
     ...section(10, [1, body.length, ...body]),
   ]);
+}
+
+/** The module with a memory section of one page (after its function section, before its code). */
+function withMemorySection(bytes: Uint8Array): Uint8Array {
+  const code = readSections(bytes).find((section) => section.id === 10)!;
+  return Uint8Array.from([...bytes.subarray(0, code.start), 5, 3, 1, 0x00, 1, ...bytes.subarray(code.start)]);
 }
