@@ -37,8 +37,8 @@ export const MAX_METERED_MODULE_BYTES = 1024 * 1024;
 /** A job that writes more goes to a worker: copying its output would hold this thread. */
 const MAIN_THREAD_OUTPUT_BYTES = 1024 * 1024;
 /**
- * A run here that took longer (work that fuel does not count: a bulk memory fill or copy, a large
- * host call) is answered, but its module must prove itself quick again, as after a run given back.
+ * A run here that took longer (work that fuel does not count: a large host call, or other work of
+ * the engine's own) is answered, but its module must prove itself quick again, as after a run given back.
  */
 const SLOW_RUN_MS = 5;
 /** A larger stdin goes to a worker: the job's time grows with its input. */
