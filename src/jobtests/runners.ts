@@ -49,8 +49,12 @@ export class LocalCaseRunner implements CaseRunner {
   readonly label = 'the local runner';
   private readonly runner: JobRunner;
 
-  constructor(limits: JobLimits, workers?: number) {
-    this.runner = new JobRunner({ limits, workers });
+  /**
+   * `onThisThread`: quick jobs may run on this thread (runner/mainThread.ts); the extension host
+   * says no, so that no job code ever runs on the thread every extension shares.
+   */
+  constructor(limits: JobLimits, workers?: number, onThisThread = true) {
+    this.runner = new JobRunner({ limits, workers, mainThreadRuns: onThisThread });
   }
 
   open(build: JobBuild): Promise<BuildSession> {

@@ -47,7 +47,7 @@ export class LiveRun implements vscode.Disposable {
     delayMs: number,
   ) {
     this.jobName = path.basename(path.dirname(manifestPath));
-    this.runner = new LocalCaseRunner({ ...DEFAULT_JOB_LIMITS, timeoutMs: ctx.config.jobTimeoutMs, memoryBytes: ctx.config.jobMemoryMb * 1024 * 1024 }, 1);
+    this.runner = new LocalCaseRunner({ ...DEFAULT_JOB_LIMITS, timeoutMs: ctx.config.jobTimeoutMs, memoryBytes: ctx.config.jobMemoryMb * 1024 * 1024 }, 1, false);
     this.schedule = new LiveSchedule(() => this.runOnce(), delayMs);
     this.statusItem = vscode.window.createStatusBarItem('serval.liveRun', vscode.StatusBarAlignment.Left, 50);
     this.statusItem.name = 'Serval Live Run';

@@ -223,6 +223,7 @@ export class JobTestController implements vscode.Disposable {
     this.runner ??= new LocalCaseRunner(
       { ...DEFAULT_JOB_LIMITS, timeoutMs: this.ctx.config.jobTimeoutMs, memoryBytes: this.ctx.config.jobMemoryMb * 1024 * 1024 },
       RUNNER_WORKERS,
+      false,
     );
     return this.runner;
   }
