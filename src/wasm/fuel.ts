@@ -16,27 +16,21 @@
  * scratch i32 local appended to the function's locals. A module with a 64-bit memory or table
  * (whose lengths are i64) is declined rather than charged by guess.
  *
- * Finding loop headers means decoding every instruction of every body. The decoder knows the
- * MVP and the finished proposals a toolchain emits (see visitInstructions); anything else (GC,
- * typed function references, new exception handling, an unknown opcode, malformed bytes) makes
- * meterFuel answer undefined: the caller then runs the module unmetered, in a worker, which is
- * always safe. A wrong guess about an opcode's immediates would not be.
+ * Finding loop headers means decoding every instruction of every body (instructions.ts); what the
+ * decoder does not know makes meterFuel answer undefined: the caller then runs the module
+ * unmetered, in a worker, which is always safe.
  */
+import { assemble, withEntry } from './assemble';
 import { WasmFormatError } from './errors';
+import { LOOP, skipValueType, skipValueTypes, UnsupportedWasm, visitInstructions } from './instructions';
 import { concatBytes, encodeUleb } from './memoryCap';
 import { ByteReader } from './reader';
-import { type Limits, readExternalKind, readImportDescription, readLimits, readSections, type Section, sectionReader } from './sections';
+import { type Limits, readExternalKind, readImportDescription, readLimits, readSections, SECTION_RANK, type Section, SectionId, sectionReader } from './sections';
 
 export const FUEL_EXPORT = 'serval:fuel';
 
 /** The most fuel a module can hold: an i32.const, read as a positive number. */
 const MAX_BUDGET = 0x7fffffff;
-
-/**
- * Thrown inside this module for anything the rewrite does not know well enough; meterFuel answers
- * undefined. Also thrown by the instruction walk shared with resettable.ts.
- */
-export class NotMeterable extends Error {}
 
 /** The module with a fuel check at every function entry and every loop header, or undefined when it cannot be metered safely. */
 export function meterFuel(bytes: Uint8Array, budget: number): Uint8Array | undefined {
@@ -44,7 +38,7 @@ export function meterFuel(bytes: Uint8Array, budget: number): Uint8Array | undef
   try {
     return meter(bytes, budget);
   } catch (error) {
-    if (error instanceof NotMeterable || error instanceof WasmFormatError) return undefined;
+    if (error instanceof UnsupportedWasm || error instanceof WasmFormatError) return undefined;
     throw error;
   }
 }
@@ -62,41 +56,28 @@ export function fuelRanOut(instance: WebAssembly.Instance): boolean {
 // ---------------------------------------------------------------------------------------------
 // Sections
 
-const enum Id {
-  Custom = 0,
-  Type = 1,
-  Import = 2,
-  Function = 3,
-  Table = 4,
-  Memory = 5,
-  Global = 6,
-  Export = 7,
-  Code = 10,
-}
 
-/** Where each known section may appear, by id (custom sections, 0, may appear anywhere). */
-export const SECTION_RANK: Readonly<Record<number, number>> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13 };
 
 const GLOBAL_KIND = 0x03;
 
 function meter(bytes: Uint8Array, budget: number): Uint8Array {
   const sections = readSections(bytes);
   const byId = knownSections(bytes, sections);
-  const paramCounts = functionTypeParamCounts(bytes, byId.get(Id.Type));
-  const imports = readImports(bytes, byId.get(Id.Import));
-  checkNo64BitLimits(bytes, byId.get(Id.Table), byId.get(Id.Memory));
-  const fuelGlobal = imports.globals + definedGlobalCount(bytes, byId.get(Id.Global));
-  checkNoFuelExport(bytes, byId.get(Id.Export));
-  const functionParams = definedFunctionParamCounts(bytes, byId.get(Id.Function), paramCounts);
+  const paramCounts = functionTypeParamCounts(bytes, byId.get(SectionId.Type));
+  const imports = readImports(bytes, byId.get(SectionId.Import));
+  checkNo64BitLimits(bytes, byId.get(SectionId.Table), byId.get(SectionId.Memory));
+  const fuelGlobal = imports.globals + definedGlobalCount(bytes, byId.get(SectionId.Global));
+  checkNoFuelExport(bytes, byId.get(SectionId.Export));
+  const functionParams = definedFunctionParamCounts(bytes, byId.get(SectionId.Function), paramCounts);
   const definedFunctions = functionParams.length;
 
   const replaced = new Map<number, Uint8Array>([
-    [Id.Global, withEntry(bytes, byId.get(Id.Global), Id.Global, fuelGlobalEntry(budget))],
-    [Id.Export, withEntry(bytes, byId.get(Id.Export), Id.Export, fuelExportEntry(fuelGlobal))],
+    [SectionId.Global, withEntry(bytes, byId.get(SectionId.Global), SectionId.Global, fuelGlobalEntry(budget))],
+    [SectionId.Export, withEntry(bytes, byId.get(SectionId.Export), SectionId.Export, fuelExportEntry(fuelGlobal))],
   ]);
-  const code = byId.get(Id.Code);
-  if (code) replaced.set(Id.Code, meteredCodeSection(bytes, code, functionParams, fuelGlobal));
-  else if (definedFunctions !== 0) throw new NotMeterable();
+  const code = byId.get(SectionId.Code);
+  if (code) replaced.set(SectionId.Code, meteredCodeSection(bytes, code, functionParams, fuelGlobal));
+  else if (definedFunctions !== 0) throw new UnsupportedWasm();
   return assemble(bytes, sections, replaced);
 }
 
@@ -105,12 +86,12 @@ function knownSections(bytes: Uint8Array, sections: Section[]): Map<number, Sect
   const byId = new Map<number, Section>();
   let lastRank = 0;
   for (const section of sections) {
-    if (section.id === Id.Custom) {
+    if (section.id === SectionId.Custom) {
       checkCustomSection(bytes, section);
       continue;
     }
     const rank = SECTION_RANK[section.id];
-    if (rank === undefined || rank <= lastRank) throw new NotMeterable();
+    if (rank === undefined || rank <= lastRank) throw new UnsupportedWasm();
     lastRank = rank;
     byId.set(section.id, section);
   }
@@ -122,7 +103,7 @@ function knownSections(bytes: Uint8Array, sections: Section[]): Map<number, Sect
  * engine could then read a hint as one for another instruction. No toolchain we know emits them.
  */
 function checkCustomSection(bytes: Uint8Array, section: Section): void {
-  if (sectionReader(bytes, section).name('the name of a custom section') === 'metadata.code.branch_hint') throw new NotMeterable();
+  if (sectionReader(bytes, section).name('the name of a custom section') === 'metadata.code.branch_hint') throw new UnsupportedWasm();
 }
 
 /** Only function types of plain value types: a GC type section (rec, struct, array, sub) is not ours to judge. */
@@ -137,11 +118,11 @@ function functionTypeParamCounts(bytes: Uint8Array, section: Section | undefined
   const count = reader.uleb('the number of types');
   const params: number[] = [];
   for (let i = 0; i < count; i++) {
-    if (reader.byte('the form of a type') !== 0x60) throw new NotMeterable();
+    if (reader.byte('the form of a type') !== 0x60) throw new UnsupportedWasm();
     params.push(skipValueTypes(reader)); // parameters
     skipValueTypes(reader); // results
   }
-  if (!reader.atEnd) throw new NotMeterable();
+  if (!reader.atEnd) throw new UnsupportedWasm();
   return params;
 }
 
@@ -153,14 +134,14 @@ function definedFunctionParamCounts(bytes: Uint8Array, section: Section | undefi
   const params: number[] = [];
   for (let i = 0; i < count; i++) {
     const type = paramCounts[reader.uleb('the type index of a function')];
-    if (type === undefined) throw new NotMeterable();
+    if (type === undefined) throw new UnsupportedWasm();
     params.push(type);
   }
-  if (!reader.atEnd) throw new NotMeterable();
+  if (!reader.atEnd) throw new UnsupportedWasm();
   return params;
 }
 
-/** Counts the imported globals; throws NotMeterable for an imported 64-bit memory or table. */
+/** Counts the imported globals; throws UnsupportedWasm for an imported 64-bit memory or table. */
 function readImports(bytes: Uint8Array, section: Section | undefined): { globals: number } {
   if (!section) return { globals: 0 };
   const reader = sectionReader(bytes, section);
@@ -179,7 +160,7 @@ function readImports(bytes: Uint8Array, section: Section | undefined): { globals
     }
     if (kind === 'global') globals++;
   }
-  if (!reader.atEnd) throw new NotMeterable();
+  if (!reader.atEnd) throw new UnsupportedWasm();
   return { globals };
 }
 
@@ -192,20 +173,20 @@ function checkNo64BitLimits(bytes: Uint8Array, tables: Section | undefined, memo
       skipValueType(reader); // a table with an initializer (0x40 0x00, typed references) is not ours either
       checkNot64Bit(readLimits(reader, 'a table'));
     }
-    if (!reader.atEnd) throw new NotMeterable();
+    if (!reader.atEnd) throw new UnsupportedWasm();
   }
   if (memories) {
     const reader = sectionReader(bytes, memories);
     const count = reader.uleb('the number of memories');
     for (let i = 0; i < count; i++) checkNot64Bit(readLimits(reader, 'a memory'));
-    if (!reader.atEnd) throw new NotMeterable();
+    if (!reader.atEnd) throw new UnsupportedWasm();
   }
 }
 
 const LIMITS_64_BIT = 0x04;
 
 function checkNot64Bit(limits: Limits): void {
-  if (limits.flags & LIMITS_64_BIT) throw new NotMeterable();
+  if (limits.flags & LIMITS_64_BIT) throw new UnsupportedWasm();
 }
 
 function definedGlobalCount(bytes: Uint8Array, section: Section | undefined): number {
@@ -217,11 +198,11 @@ function checkNoFuelExport(bytes: Uint8Array, section: Section | undefined): voi
   const reader = sectionReader(bytes, section);
   const count = reader.uleb('the number of exports');
   for (let i = 0; i < count; i++) {
-    if (reader.name('the name of an export') === FUEL_EXPORT) throw new NotMeterable();
+    if (reader.name('the name of an export') === FUEL_EXPORT) throw new UnsupportedWasm();
     readExternalKind(reader, 'an export');
     reader.uleb('the index of an export');
   }
-  if (!reader.atEnd) throw new NotMeterable();
+  if (!reader.atEnd) throw new UnsupportedWasm();
 }
 
 /** `(global (mut i32) (i32.const budget))` */
@@ -233,36 +214,6 @@ function fuelGlobalEntry(budget: number): Uint8Array {
 function fuelExportEntry(globalIndex: number): Uint8Array {
   const name = new TextEncoder().encode(FUEL_EXPORT);
   return Uint8Array.from([...encodeUleb(name.length), ...name, GLOBAL_KIND, ...encodeUleb(globalIndex)]);
-}
-
-/** A vector section (count, entries) with one more entry at its end; a new section when there was none. */
-export function withEntry(bytes: Uint8Array, section: Section | undefined, id: number, entry: Uint8Array): Uint8Array {
-  if (!section) return encodedSection(id, concatBytes([Uint8Array.from([1]), entry]));
-  const reader = sectionReader(bytes, section);
-  const count = reader.uleb('the number of entries of a section');
-  return encodedSection(id, concatBytes([Uint8Array.from(encodeUleb(count + 1)), bytes.subarray(reader.offset, section.end), entry]));
-}
-
-export function encodedSection(id: number, content: Uint8Array): Uint8Array {
-  return concatBytes([Uint8Array.from([id, ...encodeUleb(content.length)]), content]);
-}
-
-/**
- * The module with the replaced sections in place of the originals, and those it did not have
- * (global, export) added where the section order wants them; custom sections stay where they were.
- */
-export function assemble(bytes: Uint8Array, sections: Section[], replaced: Map<number, Uint8Array>): Uint8Array {
-  const present = new Set(sections.map((section) => section.id));
-  const added = [...replaced.keys()].filter((id) => !present.has(id)).sort((a, b) => SECTION_RANK[a]! - SECTION_RANK[b]!);
-  const pieces: Uint8Array[] = [bytes.subarray(0, sections[0]?.start ?? bytes.length)];
-  for (const section of sections) {
-    while (section.id !== Id.Custom && added.length > 0 && SECTION_RANK[added[0]!]! < SECTION_RANK[section.id]!) {
-      pieces.push(replaced.get(added.shift()!)!);
-    }
-    pieces.push(replaced.get(section.id) ?? bytes.subarray(section.start, section.end));
-  }
-  for (const id of added) pieces.push(replaced.get(id)!);
-  return concatBytes(pieces);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,7 +282,7 @@ function meteredCodeSection(bytes: Uint8Array, section: Section, functionParams:
   const check = fuelCheck(fuelGlobal);
   const reader = sectionReader(bytes, section);
   const count = reader.uleb('the number of function bodies');
-  if (count !== functionParams.length) throw new NotMeterable();
+  if (count !== functionParams.length) throw new UnsupportedWasm();
   const bodyStarts: number[] = [];
   const bodyEnds: number[] = [];
   const newSizes: number[] = [];
@@ -354,9 +305,9 @@ function meteredCodeSection(bytes: Uint8Array, section: Section, functionParams:
     newSizes.push(newSize);
     editEnds.push(edits.length);
   }
-  if (!reader.atEnd) throw new NotMeterable();
+  if (!reader.atEnd) throw new UnsupportedWasm();
 
-  const header = [Id.Code, ...encodeUleb(contentSize), ...encodeUleb(count)];
+  const header = [SectionId.Code, ...encodeUleb(contentSize), ...encodeUleb(count)];
   const out = new Uint8Array(header.length + contentSize - ulebLength(count));
   out.set(header);
   let at = header.length;
@@ -405,7 +356,7 @@ function scanBody(reader: ByteReader, params: number, check: Uint8Array, fuelGlo
   if (bulk.length === 0) return [insertion(localsEnd, check), ...loops.map((at) => insertion(at, check))];
 
   const scratch = params + locals;
-  if (scratch + 1 > MAX_FUNCTION_LOCALS) throw new NotMeterable();
+  if (scratch + 1 > MAX_FUNCTION_LOCALS) throw new UnsupportedWasm();
   const charge = bulkCharge(fuelGlobal, scratch);
   const edits: Edit[] = [
     { start: bodyStart, end: groupsStart, bytes: Uint8Array.from(encodeUleb(groups + 1)) },
@@ -435,238 +386,6 @@ function readLocals(reader: ByteReader): { groups: number; groupsStart: number; 
     skipValueType(reader);
   }
   return { groups, groupsStart, locals, end: reader.offset };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Instructions
-
-/** The value types a module of the finished proposals uses; references of the GC proposal (0x63/0x64) are not. */
-const PLAIN_VALUE_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f]);
-const EMPTY_BLOCK_TYPE = 0x40;
-const LOOP = 0x03;
-
-/** Skips a body's local declarations; returns the offset of its first instruction. */
-export function skipLocals(reader: ByteReader): number {
-  const groups = reader.uleb('the number of local declarations');
-  for (let i = 0; i < groups; i++) {
-    reader.uleb('the number of locals');
-    skipValueType(reader);
-  }
-  return reader.offset;
-}
-
-/**
- * Told of each instruction once its immediates are read (the reader is just past it): its opcode,
- * and after a 0xFC, 0xFD or 0xFE prefix the opcode that follows (else -1).
- */
-export type InstructionVisitor = (opcode: number, prefixed: number) => void;
-
-function skipValueType(reader: ByteReader): void {
-  if (!PLAIN_VALUE_TYPES.has(reader.byte('a value type'))) throw new NotMeterable();
-}
-
-/** Skips a vector of value types; returns its length. */
-function skipValueTypes(reader: ByteReader): number {
-  const count = reader.uleb('the number of value types');
-  for (let i = 0; i < count; i++) skipValueType(reader);
-  return count;
-}
-
-/**
- * Walks a body's instructions (after its locals) to its final `end`, telling `visit` of each.
- * Every opcode known has its immediates skipped; any other throws NotMeterable (see the header
- * comment), as do bytes after the final `end`.
- */
-export function visitInstructions(reader: ByteReader, visit: InstructionVisitor): void {
-  let depth = 1; // the body itself is a block
-  for (;;) {
-    const opcode = reader.byte('an instruction');
-    let prefixed = -1;
-    if (opcode >= 0x45 && opcode <= 0xc4) {
-      // numeric instructions, sign extension: no immediates
-      visit(opcode, prefixed);
-      continue;
-    }
-    switch (opcode) {
-      case 0x00: // unreachable
-      case 0x01: // nop
-      case 0x05: // else
-      case 0x0f: // return
-      case 0x19: // catch_all
-      case 0x1a: // drop
-      case 0x1b: // select
-      case 0xd1: // ref.is_null
-        break;
-      case 0x02: // block
-      case 0x04: // if
-      case 0x06: // try (legacy exception handling)
-        skipBlockType(reader);
-        depth++;
-        break;
-      case LOOP:
-        skipBlockType(reader);
-        depth++;
-        break;
-      case 0x0b: // end
-        if (--depth === 0) {
-          if (!reader.atEnd) throw new NotMeterable(); // bytes after the body's end
-          visit(opcode, prefixed);
-          return;
-        }
-        break;
-      case 0x18: // delegate label: ends a try
-        reader.uleb('a label index');
-        if (--depth === 0) throw new NotMeterable();
-        break;
-      case 0x07: // catch tag
-      case 0x08: // throw tag
-      case 0x09: // rethrow label
-      case 0x0c: // br
-      case 0x0d: // br_if
-      case 0x10: // call
-      case 0x12: // return_call
-      case 0x20: // local.get
-      case 0x21: // local.set
-      case 0x22: // local.tee
-      case 0x23: // global.get
-      case 0x24: // global.set
-      case 0x25: // table.get
-      case 0x26: // table.set
-      case 0x3f: // memory.size memory
-      case 0x40: // memory.grow memory
-      case 0xd2: // ref.func
-        reader.uleb('an index');
-        break;
-      case 0x0e: // br_table labels default
-        skipBrTable(reader);
-        break;
-      case 0x11: // call_indirect type table
-      case 0x13: // return_call_indirect type table
-        reader.uleb('a type index');
-        reader.uleb('a table index');
-        break;
-      case 0x1c: // select with types
-        skipValueTypes(reader);
-        break;
-      case 0x41: // i32.const
-      case 0x42: // i64.const
-        reader.skipSleb('a constant');
-        break;
-      case 0x43: // f32.const
-        reader.skip(4, 'an f32 constant');
-        break;
-      case 0x44: // f64.const
-        reader.skip(8, 'an f64 constant');
-        break;
-      case 0xd0: // ref.null
-        skipHeapType(reader);
-        break;
-      case 0xfc:
-        prefixed = skipMiscInstruction(reader);
-        break;
-      case 0xfd:
-        prefixed = skipSimdInstruction(reader);
-        break;
-      case 0xfe:
-        prefixed = skipAtomicInstruction(reader);
-        break;
-      default:
-        if (opcode >= 0x28 && opcode <= 0x3e) skipMemarg(reader); // loads and stores
-        else throw new NotMeterable();
-    }
-    visit(opcode, prefixed);
-  }
-}
-
-/** Empty, one value type, or the index of a function type (an s33 that must not be negative). */
-function skipBlockType(reader: ByteReader): void {
-  if (reader.atEnd) throw reader.truncated('a block type');
-  const first = reader.bytes[reader.offset]!;
-  if (first === EMPTY_BLOCK_TYPE || PLAIN_VALUE_TYPES.has(first)) {
-    reader.offset++;
-    return;
-  }
-  skipTypeIndex(reader);
-}
-
-/** An s33 type index: at most 5 bytes, and positive (bit 6 of its last byte clear). */
-function skipTypeIndex(reader: ByteReader): void {
-  for (let i = 0; i < 5; i++) {
-    const byte = reader.byte('a block type');
-    if ((byte & 0x80) === 0) {
-      if (byte & 0x40) throw new NotMeterable(); // negative: a type code we do not know (GC, exnref...)
-      return;
-    }
-  }
-  throw new NotMeterable();
-}
-
-/** Only the heap types of reference types (func, extern); those of GC and typed references are not ours. */
-function skipHeapType(reader: ByteReader): void {
-  const heapType = reader.byte('a heap type');
-  if (heapType !== 0x70 && heapType !== 0x6f) throw new NotMeterable();
-}
-
-function skipBrTable(reader: ByteReader): void {
-  const count = reader.uleb('the number of labels of br_table');
-  for (let i = 0; i <= count; i++) reader.uleb('a label index');
-}
-
-/** Alignment (bit 6: a memory index follows, multi-memory), then an offset of up to 64 bits (memory64). */
-function skipMemarg(reader: ByteReader): void {
-  const align = reader.uleb('the alignment of a memory access');
-  if (align & 0x40) reader.uleb('the memory index of a memory access');
-  reader.uleb('the offset of a memory access', 64);
-}
-
-/** 0xFC: saturating truncation, bulk memory and table instructions. */
-function skipMiscInstruction(reader: ByteReader): number {
-  const opcode = reader.uleb('a 0xFC instruction');
-  if (opcode <= 7) return opcode; // trunc_sat
-  switch (opcode) {
-    case 8: // memory.init data memory
-    case 10: // memory.copy memory memory
-    case 12: // table.init element table
-    case 14: // table.copy table table
-      reader.uleb('an index');
-      reader.uleb('an index');
-      return opcode;
-    case 9: // data.drop
-    case 11: // memory.fill
-    case 13: // elem.drop
-    case 15: // table.grow
-    case 16: // table.size
-    case 17: // table.fill
-      reader.uleb('an index');
-      return opcode;
-    default:
-      throw new NotMeterable();
-  }
-}
-
-const LAST_SIMD_OPCODE = 0x113; // the last of relaxed SIMD
-
-/** 0xFD: SIMD, relaxed SIMD. */
-function skipSimdInstruction(reader: ByteReader): number {
-  const opcode = reader.uleb('a 0xFD instruction');
-  if (opcode <= 11 || opcode === 92 || opcode === 93) skipMemarg(reader); // loads, stores
-  else if (opcode === 12 || opcode === 13) reader.skip(16, 'a v128 constant or shuffle'); // v128.const, i8x16.shuffle
-  else if (opcode >= 21 && opcode <= 34) reader.byte('a lane index'); // extract_lane, replace_lane
-  else if (opcode >= 84 && opcode <= 91) {
-    skipMemarg(reader); // load_lane, store_lane
-    reader.byte('a lane index');
-  } else if (opcode > LAST_SIMD_OPCODE) throw new NotMeterable();
-  return opcode;
-}
-
-/** 0xFE: threads (atomics). */
-function skipAtomicInstruction(reader: ByteReader): number {
-  const opcode = reader.uleb('a 0xFE instruction');
-  if (opcode <= 2 || (opcode >= 0x10 && opcode <= 0x4e)) skipMemarg(reader); // notify, wait, atomic loads, stores, rmw
-  else if (opcode === 3) {
-    if (reader.byte('atomic.fence') !== 0x00) throw new NotMeterable();
-  } else throw new NotMeterable();
-  return opcode;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -26,18 +26,11 @@
  */
 import { WasmFormatError } from './errors';
 import { concatBytes, encodeUleb } from './memoryCap';
-import {
-  assemble,
-  checkFunctionTypes,
-  encodedSection,
-  NotMeterable,
-  SECTION_RANK,
-  skipLocals,
-  visitInstructions,
-  withEntry,
-} from './fuel';
+import { assemble, encodedSection, withEntry } from './assemble';
+import { checkFunctionTypes } from './fuel';
+import { skipLocals, UnsupportedWasm, visitInstructions } from './instructions';
 import { ByteReader } from './reader';
-import { readExternalKind, readImportDescription, readSections, type Section, sectionReader } from './sections';
+import { readExternalKind, readImportDescription, readSections, SECTION_RANK, type Section, SectionId, sectionReader } from './sections';
 
 export const RESET_EXPORT = 'serval:reset';
 
@@ -53,7 +46,7 @@ export function makeResettable(bytes: Uint8Array): Uint8Array | undefined {
   try {
     return rewrite(bytes);
   } catch (error) {
-    if (error instanceof NotResettable || error instanceof NotMeterable || error instanceof WasmFormatError) return undefined;
+    if (error instanceof NotResettable || error instanceof UnsupportedWasm || error instanceof WasmFormatError) return undefined;
     throw error;
   }
 }
@@ -61,19 +54,6 @@ export function makeResettable(bytes: Uint8Array): Uint8Array | undefined {
 /** Thrown inside this module for anything that cannot be reset safely; makeResettable answers undefined. */
 class NotResettable extends Error {}
 
-const enum Id {
-  Custom = 0,
-  Type = 1,
-  Import = 2,
-  Function = 3,
-  Memory = 5,
-  Global = 6,
-  Export = 7,
-  Start = 8,
-  DataCount = 12,
-  Code = 10,
-  Data = 11,
-}
 
 const FUNCTION_KIND = 0x00;
 const I32_CONST = 0x41;
@@ -106,28 +86,28 @@ interface Imports {
 function rewrite(bytes: Uint8Array): Uint8Array {
   const sections = readSections(bytes);
   const byId = sectionsById(sections);
-  if (byId.has(Id.Start)) throw new NotResettable(); // it runs guest code that a reset would not repeat
-  const imports = readImports(bytes, byId.get(Id.Import));
-  const exportsMemory = checkExports(bytes, byId.get(Id.Export));
-  checkOneMemoryTheCallerCanZero(imports.memories, count(bytes, byId.get(Id.Memory)), exportsMemory);
-  const globals = mutableGlobals(bytes, byId.get(Id.Global), imports.globals);
-  const segments = dataSegments(bytes, byId.get(Id.Data));
-  const definedFunctions = count(bytes, byId.get(Id.Function));
-  checkBodies(bytes, byId.get(Id.Code), definedFunctions);
+  if (byId.has(SectionId.Start)) throw new NotResettable(); // it runs guest code that a reset would not repeat
+  const imports = readImports(bytes, byId.get(SectionId.Import));
+  const exportsMemory = checkExports(bytes, byId.get(SectionId.Export));
+  checkOneMemoryTheCallerCanZero(imports.memories, count(bytes, byId.get(SectionId.Memory)), exportsMemory);
+  const globals = mutableGlobals(bytes, byId.get(SectionId.Global), imports.globals);
+  const segments = dataSegments(bytes, byId.get(SectionId.Data));
+  const definedFunctions = count(bytes, byId.get(SectionId.Function));
+  checkBodies(bytes, byId.get(SectionId.Code), definedFunctions);
 
-  const typeSection = byId.get(Id.Type);
+  const typeSection = byId.get(SectionId.Type);
   checkFunctionTypes(bytes, typeSection);
   const resetType = count(bytes, typeSection);
   const resetFunction = imports.functions + definedFunctions;
   const replaced = new Map<number, Uint8Array>([
-    [Id.Type, withEntry(bytes, typeSection, Id.Type, NO_PARAMS_NO_RESULTS)],
-    [Id.Function, withEntry(bytes, byId.get(Id.Function), Id.Function, Uint8Array.from(encodeUleb(resetType)))],
-    [Id.Export, withEntry(bytes, byId.get(Id.Export), Id.Export, resetExportEntry(resetFunction))],
-    [Id.Code, withEntry(bytes, byId.get(Id.Code), Id.Code, sized(resetBody(segments, globals)))],
+    [SectionId.Type, withEntry(bytes, typeSection, SectionId.Type, NO_PARAMS_NO_RESULTS)],
+    [SectionId.Function, withEntry(bytes, byId.get(SectionId.Function), SectionId.Function, Uint8Array.from(encodeUleb(resetType)))],
+    [SectionId.Export, withEntry(bytes, byId.get(SectionId.Export), SectionId.Export, resetExportEntry(resetFunction))],
+    [SectionId.Code, withEntry(bytes, byId.get(SectionId.Code), SectionId.Code, sized(resetBody(segments, globals)))],
   ]);
   if (segments.length > 0) {
-    replaced.set(Id.Data, passiveDataSection(segments));
-    if (!byId.has(Id.DataCount)) replaced.set(Id.DataCount, encodedSection(Id.DataCount, Uint8Array.from(encodeUleb(segments.length))));
+    replaced.set(SectionId.Data, passiveDataSection(segments));
+    if (!byId.has(SectionId.DataCount)) replaced.set(SectionId.DataCount, encodedSection(SectionId.DataCount, Uint8Array.from(encodeUleb(segments.length))));
   }
   return assemble(bytes, sections, replaced);
 }
@@ -137,7 +117,7 @@ function sectionsById(sections: Section[]): Map<number, Section> {
   const byId = new Map<number, Section>();
   let lastRank = 0;
   for (const section of sections) {
-    if (section.id === Id.Custom) continue;
+    if (section.id === SectionId.Custom) continue;
     const rank = SECTION_RANK[section.id];
     if (rank === undefined || rank <= lastRank) throw new NotResettable();
     lastRank = rank;
@@ -258,7 +238,7 @@ function dataSegments(bytes: Uint8Array, section: Section | undefined): DataSegm
 function passiveDataSection(segments: DataSegment[]): Uint8Array {
   const pieces: Uint8Array[] = [Uint8Array.from(encodeUleb(segments.length))];
   for (const segment of segments) pieces.push(Uint8Array.of(0x01), segment.vector);
-  return encodedSection(Id.Data, concatBytes(pieces));
+  return encodedSection(SectionId.Data, concatBytes(pieces));
 }
 
 // ---------------------------------------------------------------------------------------------

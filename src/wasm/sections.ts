@@ -1,14 +1,43 @@
 import { WasmFormatError } from './errors';
 import { ByteReader } from './reader';
 
-/** Section ids of the WebAssembly binary format that we read; the others are skipped by size. */
+/** Section ids of the WebAssembly binary format. */
 export const enum SectionId {
   Custom = 0,
+  Type = 1,
   Import = 2,
+  Function = 3,
   Table = 4,
   Memory = 5,
+  Global = 6,
   Export = 7,
+  Start = 8,
+  Element = 9,
+  Code = 10,
+  Data = 11,
+  DataCount = 12,
+  Tag = 13,
 }
+
+/**
+ * Where each known section may appear, by id: the order the binary format requires (the data count
+ * section before code, tags between memory and globals). Custom sections may appear anywhere.
+ */
+export const SECTION_RANK: Readonly<Record<number, number>> = {
+  [SectionId.Type]: 1,
+  [SectionId.Import]: 2,
+  [SectionId.Function]: 3,
+  [SectionId.Table]: 4,
+  [SectionId.Memory]: 5,
+  [SectionId.Tag]: 6,
+  [SectionId.Global]: 7,
+  [SectionId.Export]: 8,
+  [SectionId.Start]: 9,
+  [SectionId.Element]: 10,
+  [SectionId.DataCount]: 11,
+  [SectionId.Code]: 12,
+  [SectionId.Data]: 13,
+};
 
 export type ExternalKind = 'function' | 'table' | 'memory' | 'global' | 'tag';
 const EXTERNAL_KINDS: readonly ExternalKind[] = ['function', 'table', 'memory', 'global', 'tag'];
