@@ -11,6 +11,7 @@ import { readSections } from '../../src/wasm/sections';
 import wabt from 'wabt';
 import { watToWasm } from '../helpers/wat';
 import { commandInput, pseudoRandomBytes, TOOLCHAIN_FIXTURES, toolchainWasm } from './conformanceJobs';
+import { type Exported, exported, instantiate } from '../helpers/instances';
 
 const FIXTURES = path.join(TOOLCHAIN_FIXTURES, '..');
 const PLENTY = 2 ** 31 - 1;
@@ -22,12 +23,6 @@ function metered(bytes: Uint8Array, budget = PLENTY): Uint8Array {
   return result;
 }
 
-function instantiate(bytes: Uint8Array, imports: WebAssembly.Imports = {}): WebAssembly.Instance {
-  return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);
-}
-
-type Exported = Record<string, (...args: number[]) => number>;
-const exported = (instance: WebAssembly.Instance) => instance.exports as unknown as Exported;
 const fuelLeft = (instance: WebAssembly.Instance) => (instance.exports[FUEL_EXPORT] as WebAssembly.Global).value;
 
 /** Every .wasm under test/fixtures, recursively. */

@@ -8,6 +8,7 @@ import { makeResettable, RESET_EXPORT } from '../../src/wasm/resettable';
 import { readSections } from '../../src/wasm/sections';
 import { watToWasm } from '../helpers/wat';
 import { commandInput, pseudoRandomBytes, TOOLCHAIN_FIXTURES } from './conformanceJobs';
+import { exported, instantiate } from '../helpers/instances';
 
 const PLENTY = 2 ** 31 - 1;
 
@@ -18,12 +19,6 @@ function resettable(bytes: Uint8Array): Uint8Array {
   return result;
 }
 
-function instantiate(bytes: Uint8Array, imports: WebAssembly.Imports = {}): WebAssembly.Instance {
-  return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);
-}
-
-type Exported = Record<string, (...args: number[]) => number>;
-const exported = (instance: WebAssembly.Instance) => instance.exports as unknown as Exported;
 const sectionIds = (bytes: Uint8Array) => readSections(bytes).map((section) => section.id);
 
 function zero(memory: WebAssembly.Memory): void {
