@@ -11,7 +11,7 @@ import { request, startTestAgent, storeJob, type TestAgent } from '../helpers/ag
 import { buildWat, WAT_FIXTURES, watToWasm } from '../helpers/wat';
 
 const LIMITS = { ...DEFAULT_JOB_LIMITS, timeoutMs: 500 };
-const WARM_UP_RUNS = 400;
+const WARM_UP_RUNS = 1000;
 /** What the isolation probe prints when it finds no secret (see runnerIsolation.test.ts). */
 const CLEAN = '---\u0002';
 
@@ -21,14 +21,15 @@ describe('agent HTTP: quick jobs on the agent thread', function () {
   this.timeout(60_000);
   let agent: TestAgent;
 
-  before(async () => {
+  // An agent per test: each run given back doubles the quick runs a module must make again.
+  beforeEach(async () => {
     agent = await startTestAgent({ limits: LIMITS });
     await storeJob(agent, 'moody', '1', await buildWat('moody'));
     await storeJob(agent, 'probe', '1', await buildWat('secret'));
     const source = await fs.readFile(path.join(WAT_FIXTURES, 'secret.wat'), 'utf8');
     await storeJob(agent, 'other_probe', '1', await watToWasm(source.replace('(func $marker)', '(func $marker) (func $other)'), 'other.wat', { reference_types: true }));
   });
-  after(() => agent.stop());
+  afterEach(() => agent.stop());
 
   const run = (name: string, input: string) => request(agent.url, 'POST', runPath(name), { body: input });
 

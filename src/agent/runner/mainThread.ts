@@ -43,8 +43,11 @@ const MAIN_THREAD_OUTPUT_BYTES = 1024 * 1024;
 const SLOW_RUN_MS = 5;
 /** A larger stdin goes to a worker: the job's time grows with its input. */
 export const MAX_MAIN_THREAD_INPUT_BYTES = 64 * 1024;
-/** A worker run at most this long counts as quick (it includes the hand-off). */
-const QUICK_RUN_MS = 1;
+/**
+ * A worker run at most this long counts as quick. It includes the hand-off, which a busy machine
+ * stretches: a guess too kind costs one run out of fuel here (a few ms), then twice the proof.
+ */
+const QUICK_RUN_MS = 2;
 /** Quick worker runs in a row before the first run here; doubled after each run given back. */
 const FIRST_STREAK = 4;
 const LONGEST_STREAK = 4096;
