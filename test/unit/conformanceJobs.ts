@@ -78,3 +78,23 @@ export function alphabetBytes(size: number): Uint8Array {
 export function linesText(count: number): string {
   return Array.from({ length: count }, (_, i) => `line ${i}\n`).join('');
 }
+
+/**
+ * One input of each command the toolchain jobs know (and one they do not): for tests that compare
+ * a rewritten module's behaviour with the original's on every path.
+ */
+export function everyCommandInput(): Uint8Array[] {
+  return [
+    commandInput('count', pseudoRandomBytes(50_000)),
+    commandInput('cat', pseudoRandomBytes(3000, 3)),
+    commandInput('lines 20'),
+    commandInput('big 100000'),
+    commandInput('stderr'),
+    commandInput('exit 3'),
+    commandInput('return 4'),
+    commandInput('panic'),
+    commandInput('env'),
+    commandInput('file'),
+    commandInput('nonsense'),
+  ];
+}

@@ -10,7 +10,7 @@ import { ByteReader } from '../../src/wasm/reader';
 import { readSections } from '../../src/wasm/sections';
 import wabt from 'wabt';
 import { watToWasm } from '../helpers/wat';
-import { commandInput, pseudoRandomBytes, TOOLCHAIN_FIXTURES, toolchainWasm } from './conformanceJobs';
+import { commandInput, everyCommandInput, pseudoRandomBytes, TOOLCHAIN_FIXTURES, toolchainWasm } from './conformanceJobs';
 import { type Exported, exported, instantiate } from '../helpers/instances';
 
 const FIXTURES = path.join(TOOLCHAIN_FIXTURES, '..');
@@ -680,19 +680,7 @@ describe('meterFuel', () => {
     const inputsFor = (folder: string): Uint8Array[] =>
       folder === 'rust-crates'
         ? [order, '{"customer": "Bo", "items": [}', JSON.stringify({ customer: 'X', items: [], panic: true })].map((text) => new TextEncoder().encode(text))
-        : [
-            commandInput('count', pseudoRandomBytes(50_000)),
-            commandInput('cat', pseudoRandomBytes(3000, 3)),
-            commandInput('lines 20'),
-            commandInput('big 100000'),
-            commandInput('stderr'),
-            commandInput('exit 3'),
-            commandInput('return 4'),
-            commandInput('panic'),
-            commandInput('env'),
-            commandInput('file'),
-            commandInput('nonsense'),
-          ];
+        : everyCommandInput();
 
     async function run(bytes: Uint8Array, stdin: Uint8Array): Promise<JobOutcome> {
       const prepared = await prepareJobModule(bytes, 64 * 1024 * 1024);

@@ -7,7 +7,7 @@ import { meterFuel } from '../../src/wasm/fuel';
 import { makeResettable, RESET_EXPORT } from '../../src/wasm/resettable';
 import { readSections } from '../../src/wasm/sections';
 import { watToWasm } from '../helpers/wat';
-import { commandInput, pseudoRandomBytes, TOOLCHAIN_FIXTURES } from './conformanceJobs';
+import { commandInput, everyCommandInput, pseudoRandomBytes, TOOLCHAIN_FIXTURES } from './conformanceJobs';
 import { exported, instantiate } from '../helpers/instances';
 
 const PLENTY = 2 ** 31 - 1;
@@ -339,20 +339,7 @@ describe('makeResettable', () => {
     const FIXTURES = path.join(TOOLCHAIN_FIXTURES, '..');
     const order = JSON.stringify({ customer: 'Bo', items: [{ name: 'pen', price_cents: 120, quantity: 3 }] });
     const text = (...inputs: string[]) => inputs.map((input) => new TextEncoder().encode(input));
-    const commands = [
-      commandInput('count', pseudoRandomBytes(50_000)),
-      commandInput('cat', pseudoRandomBytes(3000, 3)),
-      commandInput('lines 20'),
-      commandInput('big 100000'),
-      commandInput('stderr'),
-      commandInput('exit 3'),
-      commandInput('return 4'),
-      commandInput('panic'),
-      commandInput('env'),
-      commandInput('file'),
-      commandInput('nonsense'),
-      commandInput('count', pseudoRandomBytes(10, 5)),
-    ];
+    const commands = [...everyCommandInput(), commandInput('count', pseudoRandomBytes(10, 5))];
     /** Every one is resettable; its inputs are run on one instance, in this order, twice over. */
     const PROGRAMS: Record<string, Uint8Array[]> = {
       'toolchains/c/job.wasm': commands,
