@@ -186,10 +186,10 @@ export class MainThreadRunner {
    * Runs a job of module `moduleId` from its metered copy: its outcome, or undefined when it must
    * run in a worker instead (see the header).
    */
-  run(moduleId: number, metered: WebAssembly.Module, shape: MemoryShape | undefined, stdin: Uint8Array, context: RunContext): JobOutcome | undefined {
+  run(moduleId: number, metered: WebAssembly.Module, shape: MemoryShape | undefined, stdin: Uint8Array, args: readonly string[], env: readonly string[]): JobOutcome | undefined {
     const startedAt = performance.now();
     this.givenBack = false;
-    const runContext = { ...context, memoryBytes: this.limits.memoryBytes };
+    const runContext: RunContext = { args, env, memoryBytes: this.limits.memoryBytes };
     const ran = shape && isResettable(metered) ? this.runReusing(moduleId, metered, shape, stdin, runContext) : this.runFresh(moduleId, metered, shape, stdin, runContext);
     const stdout = this.stdout.take();
     const stderr = this.stderr.take();

@@ -271,7 +271,7 @@ export class JobRunner {
   private runOnMainThread(job: JobRequest, module: Extract<CompiledModule, { ok: true }>, linksExtensions: boolean): JobOutcome | undefined {
     const metered = module.quick?.ready;
     if (!metered || !this.mainThread || !mayRunOnMainThread(this.limits, job.stdin.byteLength, linksExtensions || job.files !== undefined)) return undefined;
-    const outcome = this.mainThread.run(module.id, metered, module.memory, job.stdin, { args: job.args ?? NONE, env: job.env ?? NONE });
+    const outcome = this.mainThread.run(module.id, metered, module.memory, job.stdin, job.args ?? NONE, job.env ?? NONE);
     if (!outcome) module.quick!.noteGivenBack();
     else {
       this.ranOnMainThread++;
